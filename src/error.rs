@@ -1,0 +1,255 @@
+//! The one error type of caffers. Every error says where: a file with line and
+//! column for text, a layer (and the line it starts on) for graph errors, a path
+//! for I/O.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::text::Span;
+
+/// A source file held in memory, for turning byte offsets into line:col and for
+/// showing the offending line.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = self.text[line_start..offset].chars().count() + 1;
+        (line, col)
+    }
+
+    /// The text of a 1-based line, without its newline.
+    pub fn line_text(&self, line: usize) -> &str {
+        self.text
+            .split('\n')
+            .nth(line.saturating_sub(1))
+            .unwrap_or("")
+            .trim_end_matches('\r')
+    }
+
+    /// A located error at `span`.
+    pub fn error(&self, span: Span, message: impl Into<String>) -> Error {
+        self.error_with_help(span, message, None)
+    }
+
+    pub fn error_with_help(
+        &self,
+        span: Span,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Error {
+        let (line, col) = self.line_col(span.start);
+        let text = self.line_text(line).to_string();
+        // The caret covers the span, clipped to the line it starts on.
+        let (_, end_col) = self.line_col(span.end.max(span.start));
+        let same_line = self.line_col(span.end.max(span.start)).0 == line;
+        let width = if same_line && end_col > col {
+            end_col - col
+        } else {
+            1
+        };
+        Error::Source(Box::new(SourceError {
+            file: self.name.clone(),
+            line,
+            col,
+            message: message.into(),
+            help,
+            line_text: text,
+            caret_width: width,
+        }))
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// An error at a place in a text file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub help: Option<String>,
+    pub line_text: String,
+    pub caret_width: usize,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.col, self.message
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, " — {help}")?;
+        }
+        let num = self.line.to_string();
+        let pad = " ".repeat(num.len());
+        // Tabs would misalign the caret; show them as single spaces.
+        let shown: String = self
+            .line_text
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .collect();
+        let shown: String = shown.chars().take(200).collect();
+        write!(
+            f,
+            "\n{pad} |\n{num} | {shown}\n{pad} | {}{}",
+            " ".repeat(self.col - 1),
+            "^".repeat(self.caret_width.clamp(1, 200))
+        )
+    }
+}
+
+/// Where a layer was defined, for graph errors.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LayerLocation {
+    pub file: Option<String>,
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for LayerLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, " ({file}:{line})"),
+            (Some(file), None) => write!(f, " ({file})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Text and schema errors: file:line:col with the line and a caret.
+    #[error("{0}")]
+    Source(Box<SourceError>),
+
+    /// A whole-file problem with no position (not text, too large, …).
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+
+    /// A problem with one layer of a net: undefined bottoms, shape mismatches, …
+    #[error("layer `{layer}` (type {layer_type}){location}: {message}")]
+    Layer {
+        layer: String,
+        layer_type: String,
+        location: LayerLocation,
+        message: String,
+    },
+
+    /// A net-level problem that is not one layer's fault.
+    #[error("net `{net}`: {message}")]
+    Net { net: String, message: String },
+
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Bad command-line use.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn file(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::File {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The candidate nearest to `word`, if it is near enough to be a likely typo:
+/// within a third of its length in edits (transpositions count once), or very
+/// similar by Jaro-Winkler (shared prefixes, as in `kernel` / `kernel_size`).
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    let mut best: Option<(&str, usize, f64)> = None;
+    for c in candidates {
+        let cl = c.to_ascii_lowercase();
+        let edits = strsim::osa_distance(&lower, &cl);
+        let sim = strsim::jaro_winkler(&lower, &cl);
+        let near = edits <= (lower.len().max(cl.len()) / 3).max(1) || sim >= 0.88;
+        let better = best.is_none_or(|(_, e, s)| edits < e || (edits == e && sim > s));
+        if near && better {
+            best = Some((c, edits, sim));
+        }
+    }
+    best.map(|(c, _, _)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        let f = SourceFile::new("x", "ab\ncdé f\n");
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        // é is two bytes but one column.
+        assert_eq!(f.line_col(8), (2, 5));
+    }
+
+    #[test]
+    fn suggestions_pick_the_nearest_name() {
+        let names = ["kernel_size", "kernel_h", "pad", "stride"];
+        assert_eq!(did_you_mean("kernal_size", names), Some("kernel_size"));
+        assert_eq!(did_you_mean("zzzz", names), None);
+    }
+
+    #[test]
+    fn source_errors_show_a_caret() {
+        let f = SourceFile::new("net.prototxt", "layer {\n  kernal_size: 5\n}\n");
+        let e = f.error_with_help(
+            Span::new(10, 21),
+            "unknown field",
+            Some("did you mean `kernel_size`?".into()),
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("net.prototxt:2:3: unknown field — did you mean `kernel_size`?"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 |   kernal_size: 5\n  |   ^^^^^^^^^^^"),
+            "{text}"
+        );
+    }
+}
