@@ -11,6 +11,8 @@
 //! - `msg name: T;` — optional sub-message, stored as `Option<T>`; the getter
 //!   returns the message or its default.
 //! - `rep name: T;` — repeated field, stored as `Vec<T>` (no getter).
+//! - `bytes name;` — optional `bytes` field, stored as `Option<Bytes>`; the getter
+//!   returns `&[u8]` (empty when unset).
 
 /// Declares a Caffe message. See the module docs for the field kinds.
 #[macro_export]
@@ -45,6 +47,7 @@ macro_rules! caffe_field_type {
     (msg $ty:ty) => { Option<$ty> };
     (rep $ty:ty) => { Vec<$ty> };
     (string) => { Option<String> };
+    (bytes) => { Option<$crate::proto::Bytes> };
 }
 
 #[doc(hidden)]
@@ -64,6 +67,11 @@ macro_rules! caffe_getter {
     (msg $field:ident : $ty:ty) => {
         pub fn $field(&self) -> $ty {
             self.$field.clone().unwrap_or_default()
+        }
+    };
+    (bytes $field:ident) => {
+        pub fn $field(&self) -> &[u8] {
+            self.$field.as_ref().map_or(&[], |b| b.0.as_slice())
         }
     };
     (rep $field:ident : $ty:ty) => {};
