@@ -1,7 +1,18 @@
 //! caffers: a Caffe-compatible, prototxt-driven convolutional-network trainer and runner.
+//!
+//! The flow a file takes: text ([`text`]) → typed Caffe schema ([`proto`], upgraded
+//! on [`load`]) → shaped graph ([`net`]) of [`layers`] → [`solver`]; [`cli`] wraps it.
 
+pub mod blob;
+pub mod cli;
 pub mod error;
+pub mod io;
+pub mod layers;
+pub mod load;
+pub mod net;
 pub mod proto;
+pub mod rng;
+pub mod solver;
 pub mod text;
 
 pub use error::{Error, Result};

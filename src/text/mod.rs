@@ -2,8 +2,10 @@
 
 pub mod de;
 pub mod parse;
+pub mod print;
 pub mod tree;
 
 pub use de::from_message;
 pub use parse::parse;
+pub use print::to_prototxt;
 pub use tree::{Field, Message, Span, Value};

@@ -1,0 +1,41 @@
+//! The `caffers` command line. Only this module knows the terminal: commands
+//! return text or errors, and `run` prints them and picks the exit code.
+
+pub mod check;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "caffers",
+    version,
+    about = "Caffe-compatible CNN trainer and runner"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and validate a net or solver file, and print each net's layers and shapes.
+    Check(check::CheckArgs),
+}
+
+/// Runs the command line and returns the process exit code: 0 on success, 1 on a
+/// user error (reported on stderr), 2 on bad usage (clap's own).
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Files Caffe users have, in their binary forms.
+
+pub mod npy;

@@ -1,0 +1,217 @@
+//! Layers: one file per layer type behind the [`Layer`] trait, and one registry
+//! ([`create`]) that maps a prototxt `type` to its implementation.
+//!
+//! A layer is built once from its LayerParameter (configuration is validated there),
+//! then asked for its top shapes given its bottom shapes (Caffe's LayerSetUp +
+//! Reshape), which also fixes the shapes of its parameter blobs.
+
+use std::collections::HashMap;
+
+use crate::blob::Blob;
+use crate::proto::{LayerParameter, Phase};
+
+pub type Shape = Vec<usize>;
+
+/// What a layer may know when it is built, besides its own parameters.
+#[derive(Debug, Clone, Default)]
+pub struct BuildContext {
+    pub phase: Option<Phase>,
+    /// Shapes given for the tops of data layers (`--input-shape NAME=N,C,H,W`).
+    pub data_shapes: HashMap<String, Shape>,
+}
+
+impl BuildContext {
+    pub fn phase(&self) -> Phase {
+        self.phase.unwrap_or(Phase::Test)
+    }
+}
+
+/// How many bottoms and tops a layer accepts (inclusive bounds), checked once by
+/// the net for every layer, as Caffe's CheckBlobCounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobCounts {
+    pub min_bottoms: usize,
+    pub max_bottoms: usize,
+    pub min_tops: usize,
+    pub max_tops: usize,
+}
+
+impl BlobCounts {
+    pub const fn exact(bottoms: usize, tops: usize) -> Self {
+        BlobCounts {
+            min_bottoms: bottoms,
+            max_bottoms: bottoms,
+            min_tops: tops,
+            max_tops: tops,
+        }
+    }
+
+    pub const fn range(bottoms: (usize, usize), tops: (usize, usize)) -> Self {
+        BlobCounts {
+            min_bottoms: bottoms.0,
+            max_bottoms: bottoms.1,
+            min_tops: tops.0,
+            max_tops: tops.1,
+        }
+    }
+
+    /// Describes a violation, or None when the counts are acceptable.
+    pub fn check(&self, bottoms: usize, tops: usize) -> Option<String> {
+        fn want(min: usize, max: usize) -> String {
+            match (min, max) {
+                (a, b) if a == b => format!("exactly {a}"),
+                (a, usize::MAX) => format!("at least {a}"),
+                (a, b) => format!("{a} to {b}"),
+            }
+        }
+        if bottoms < self.min_bottoms || bottoms > self.max_bottoms {
+            return Some(format!(
+                "takes {} bottom blob(s), but {bottoms} given",
+                want(self.min_bottoms, self.max_bottoms)
+            ));
+        }
+        if tops < self.min_tops || tops > self.max_tops {
+            return Some(format!(
+                "produces {} top blob(s), but {tops} given",
+                want(self.min_tops, self.max_tops)
+            ));
+        }
+        None
+    }
+}
+
+/// What a running layer may use besides its blobs.
+pub struct RunContext<'a> {
+    pub phase: Phase,
+    /// The net's generator (dropout masks and the like), seeded by the solver.
+    pub rng: &'a mut crate::rng::Rng,
+}
+
+/// One layer of a net, Caffe-style: shapes first, then forward and backward
+/// passes over plain f32 blobs.
+///
+/// Conventions (Caffe's): `forward` writes every top's data; `backward` *writes*
+/// (overwrites) the diff of each bottom whose `propagate_down` is true, and
+/// *accumulates* into parameter diffs (the solver clears them once per iteration).
+/// Tops never alias bottoms: the net gives an in-place layer a separate top.
+pub trait Layer: Send {
+    /// The bottom/top counts this layer accepts.
+    fn blob_counts(&self) -> BlobCounts;
+
+    /// The shapes of the tops for these bottom shapes; validates the bottoms and
+    /// fixes the parameter shapes (Caffe's LayerSetUp + Reshape).
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String>;
+
+    /// The shapes of the blobs this layer stores (weights, biases, statistics), as a
+    /// .caffemodel stores them. Valid after `reshape`.
+    fn param_shapes(&self) -> Vec<Shape> {
+        Vec::new()
+    }
+
+    /// Initialises this layer's parameter blobs (shaped as `param_shapes`) with its
+    /// fillers. Layers without parameters keep the default.
+    fn fill_params(&self, _params: &mut [Blob], _rng: &mut crate::rng::Rng) {}
+
+    /// Computes the tops from the bottoms. Tops arrive shaped as `reshape` said.
+    fn forward(
+        &mut self,
+        _bottoms: &[&Blob],
+        _tops: &mut [Blob],
+        _params: &mut [Blob],
+        _ctx: &mut RunContext,
+    ) -> Result<(), String> {
+        // TRANSITIONAL: removed once every layer type implements its forward pass.
+        Err("this layer type cannot run forward yet".into())
+    }
+
+    /// Computes bottom diffs (where `propagate_down[i]`) and accumulates parameter
+    /// diffs from the top diffs. Layers with no gradient (data, accuracy) keep the
+    /// default, which does nothing, as Caffe's do.
+    fn backward(
+        &mut self,
+        _tops: &[&Blob],
+        _propagate_down: &[bool],
+        _bottoms: &mut [Blob],
+        _params: &mut [Blob],
+        _ctx: &mut RunContext,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Whether `force_backward` may ask for this bottom's gradient (labels: no).
+    fn allow_force_backward(&self, _bottom: usize) -> bool {
+        true
+    }
+
+    /// Multiply-accumulate operations of one forward pass, for `caffers check`.
+    fn forward_macs(&self, _bottoms: &[Shape], _tops: &[Shape]) -> u64 {
+        0
+    }
+
+    /// Loss layers weight their first top by 1 unless told otherwise.
+    fn is_loss(&self) -> bool {
+        false
+    }
+}
+
+/// Number of elements of a shape.
+pub fn count(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+/// Resolves a possibly negative axis index against `num_axes` (Caffe's CanonicalAxisIndex).
+pub fn canonical_axis(axis: i32, num_axes: usize) -> Result<usize, String> {
+    let n = num_axes as i64;
+    let a = axis as i64;
+    if a < -n || a >= n {
+        return Err(format!(
+            "axis {axis} is out of range for a blob with {num_axes} axes"
+        ));
+    }
+    Ok(if a < 0 { (a + n) as usize } else { a as usize })
+}
+
+/// Formats a shape as Caffe prints it: `64 1 28 28 (50176)`.
+pub fn shape_string(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("{} ({})", dims.join(" "), count(shape))
+}
+
+/// Every layer type the registry knows, for "did you mean" and listings.
+pub const KNOWN_TYPES: &[&str] = &[
+    "Input",
+    "Convolution",
+    "Deconvolution",
+    "Pooling",
+    "InnerProduct",
+];
+
+/// Builds the layer a LayerParameter describes.
+pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Layer>, String> {
+    let layer: Box<dyn Layer> = match param.r#type() {
+        "Input" => Box::new(input::Input::new(param)?),
+        "Convolution" => Box::new(convolution::Convolution::new(param, false)?),
+        "Deconvolution" => Box::new(convolution::Convolution::new(param, true)?),
+        "Pooling" => Box::new(pooling::Pooling::new(param)?),
+        "InnerProduct" => Box::new(inner_product::InnerProduct::new(param)?),
+        other => {
+            let _ = ctx;
+            let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
+                .map(|s| format!(" — did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(if other.is_empty() {
+                "has no `type`".to_string()
+            } else {
+                format!("unknown layer type `{other}`{hint}")
+            });
+        }
+    };
+    Ok(layer)
+}
+
+pub mod convolution;
+pub mod inner_product;
+pub mod input;
+pub mod pooling;
+#[cfg(test)]
+pub mod testing;

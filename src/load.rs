@@ -1,0 +1,207 @@
+//! Reading Caffe's text files into the schema: net and solver prototxt, solver
+//! TOML. Legacy forms are upgraded on load, as Caffe does.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result, SourceFile};
+use crate::net::NetSource;
+use crate::proto::{upgrade_net, upgrade_solver, NetParameter, SolverParameter};
+use crate::text;
+
+/// Text files larger than this are refused before parsing (a prototxt with inline
+/// blobs can be large, but not this large).
+pub const MAX_TEXT_BYTES: u64 = 512 << 20;
+
+/// A net read from text, with the line of each layer for error messages.
+#[derive(Debug, Clone)]
+pub struct LoadedNet {
+    pub net: NetParameter,
+    pub source: NetSource,
+}
+
+/// Reads a file as UTF-8 text, with clear errors for binary files.
+pub fn read_text(path: &Path) -> Result<SourceFile> {
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::file(name, "is a directory, not a prototxt file"));
+    }
+    if meta.len() > MAX_TEXT_BYTES {
+        return Err(Error::file(
+            name,
+            format!(
+                "is {} MB; text files over {} MB are refused",
+                meta.len() >> 20,
+                MAX_TEXT_BYTES >> 20
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    text_from_bytes(&name, bytes)
+}
+
+/// Checks that `bytes` are text, naming the file and offset when they are not.
+pub fn text_from_bytes(name: &str, bytes: Vec<u8>) -> Result<SourceFile> {
+    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+        return Err(Error::file(
+            name,
+            format!(
+                "contains a NUL byte at offset {pos}: this is a binary file, not prototxt text \
+                 (a .caffemodel or .solverstate is binary protobuf; pass it with --weights or --snapshot)"
+            ),
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(e) => {
+            let pos = e.utf8_error().valid_up_to();
+            Err(Error::file(
+                name,
+                format!("is not UTF-8 text (invalid byte at offset {pos})"),
+            ))
+        }
+    }
+}
+
+/// Parses net prototxt text, upgrades legacy forms, and records layer lines.
+pub fn net_from_source(src: &SourceFile) -> Result<LoadedNet> {
+    net_from_tree(src, &text::parse(src)?)
+}
+
+fn net_from_tree(src: &SourceFile, tree: &text::Message) -> Result<LoadedNet> {
+    let mut net: NetParameter = text::from_message(src, tree)?;
+    // Layers in file order (`layer` or V1 `layers`; a file mixing both is refused by
+    // the upgrade), and their lines.
+    let mut layer_lines: Vec<Option<usize>> = tree
+        .fields
+        .iter()
+        .filter(|f| f.name == "layer" || f.name == "layers")
+        .map(|f| Some(src.line_col(f.name_span.start).0))
+        .collect();
+    let first_input = tree
+        .fields
+        .iter()
+        .find(|f| matches!(f.name.as_str(), "input" | "input_dim" | "input_shape"))
+        .map(|f| f.name_span);
+    let had_inputs = !net.input.is_empty();
+    upgrade_net(&mut net).map_err(|m| {
+        let span = tree
+            .fields
+            .iter()
+            .find(|f| f.name == "layers")
+            .map(|f| f.name_span)
+            .or(first_input)
+            .unwrap_or_default();
+        src.error(span, m)
+    })?;
+    if had_inputs {
+        // The upgrade put an Input layer first; it has the line of the first `input`.
+        let line = first_input.map(|s| src.line_col(s.start).0);
+        layer_lines.insert(0, line);
+    }
+    Ok(LoadedNet {
+        net,
+        source: NetSource {
+            file: Some(src.name.clone()),
+            layer_lines,
+        },
+    })
+}
+
+/// Reads a net prototxt file.
+pub fn load_net(path: &Path) -> Result<LoadedNet> {
+    net_from_source(&read_text(path)?)
+}
+
+/// Parses solver prototxt text and upgrades the deprecated solver_type.
+pub fn solver_from_source(src: &SourceFile) -> Result<SolverParameter> {
+    solver_from_tree(src, &text::parse(src)?)
+}
+
+fn solver_from_tree(src: &SourceFile, tree: &text::Message) -> Result<SolverParameter> {
+    let mut solver: SolverParameter = text::from_message(src, tree)?;
+    upgrade_solver(&mut solver).map_err(|m| {
+        let span = tree
+            .fields
+            .iter()
+            .find(|f| f.name == "solver_type")
+            .map(|f| f.name_span)
+            .unwrap_or_default();
+        src.error(span, m)
+    })?;
+    Ok(solver)
+}
+
+/// Reads a solver from prototxt, or from TOML when the file ends in `.toml`.
+pub fn load_solver(path: &Path) -> Result<SolverParameter> {
+    let src = read_text(path)?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        let mut solver: SolverParameter = from_toml(&src)?;
+        upgrade_solver(&mut solver).map_err(|m| Error::file(src.name.clone(), m))?;
+        Ok(solver)
+    } else {
+        solver_from_source(&src)
+    }
+}
+
+/// Deserializes TOML through the same schema, with TOML's located errors.
+pub fn from_toml<T: DeserializeOwned>(src: &SourceFile) -> Result<T> {
+    toml::from_str(&src.text).map_err(|e| {
+        let span = e
+            .span()
+            .map(|r| crate::text::Span::new(r.start, r.end))
+            .unwrap_or_default();
+        src.error(span, e.message().to_string())
+    })
+}
+
+/// Whether a parsed file is a solver rather than a net, decided by content: a
+/// solver names a net or a learning rate; a net has layers.
+pub fn looks_like_solver(tree: &text::Message) -> bool {
+    const SOLVER_ONLY: &[&str] = &[
+        "net",
+        "net_param",
+        "train_net",
+        "test_net",
+        "base_lr",
+        "lr_policy",
+        "max_iter",
+        "solver_mode",
+        "test_iter",
+        "snapshot_prefix",
+    ];
+    tree.fields
+        .iter()
+        .any(|f| SOLVER_ONLY.contains(&f.name.as_str()))
+        && !tree
+            .fields
+            .iter()
+            .any(|f| f.name == "layer" || f.name == "layers")
+}
+
+/// A parsed text file, as a net or a solver.
+pub enum Loaded {
+    Net(Box<LoadedNet>),
+    Solver(Box<SolverParameter>, SourceFile),
+}
+
+/// Reads any Caffe text file, deciding by content whether it is a net or a solver.
+pub fn load_any(path: &Path) -> Result<Loaded> {
+    let src = read_text(path)?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        let mut solver: SolverParameter = from_toml(&src)?;
+        upgrade_solver(&mut solver).map_err(|m| Error::file(src.name.clone(), m))?;
+        return Ok(Loaded::Solver(Box::new(solver), src));
+    }
+    let tree = text::parse(&src)?;
+    if looks_like_solver(&tree) {
+        Ok(Loaded::Solver(
+            Box::new(solver_from_tree(&src, &tree)?),
+            src,
+        ))
+    } else {
+        Ok(Loaded::Net(Box::new(net_from_tree(&src, &tree)?)))
+    }
+}

@@ -1,0 +1,8 @@
+//! From a NetParameter to a shaped graph: NetState filtering, blob wiring, shapes.
+
+pub mod filter;
+pub mod graph;
+pub mod run;
+
+pub use graph::{build, net_state, BlobNode, LayerNode, NetGraph, NetSource, Slot};
+pub use run::{Net, ParamInfo};
