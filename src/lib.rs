@@ -6,6 +6,7 @@
 pub mod blob;
 pub mod cli;
 pub mod error;
+pub mod fillers;
 pub mod io;
 pub mod layers;
 pub mod load;
