@@ -227,6 +227,7 @@ fn context(args: &CheckArgs) -> BuildContext {
     BuildContext {
         phase: None,
         data_shapes: args.input_shapes.iter().cloned().collect::<HashMap<_, _>>(),
+        external_data: false,
     }
 }
 

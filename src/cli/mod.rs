@@ -2,6 +2,8 @@
 //! return text or errors, and `run` prints them and picks the exit code.
 
 pub mod check;
+pub mod forward;
+pub mod time;
 
 use std::process::ExitCode;
 
@@ -22,6 +24,10 @@ pub struct Cli {
 pub enum Command {
     /// Parse and validate a net or solver file, and print each net's layers and shapes.
     Check(check::CheckArgs),
+    /// Run one forward (and optionally backward) pass and dump every blob to .npz.
+    Forward(forward::ForwardArgs),
+    /// Time each layer's forward and backward pass, as Caffe's `time`.
+    Time(time::TimeArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 on a
@@ -30,6 +36,8 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Forward(args) => forward::run(&args),
+        Command::Time(args) => time::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

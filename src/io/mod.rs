@@ -1,3 +1,4 @@
 //! Files Caffe users have, in their binary forms.
 
+pub mod caffemodel;
 pub mod npy;

@@ -1,6 +1,7 @@
 //! Input: tops of given shapes, filled from outside (deploy nets, fixtures).
 
-use super::{BlobCounts, Layer, Shape};
+use super::{BlobCounts, Layer, RunContext, Shape};
+use crate::blob::Blob;
 use crate::proto::LayerParameter;
 
 pub struct Input {
@@ -41,5 +42,20 @@ impl Layer for Input {
 
     fn reshape(&mut self, _bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
         Ok(self.shapes.clone())
+    }
+
+    /// The caller fills Input tops before the pass; there is nothing to compute.
+    fn forward(
+        &mut self,
+        _: &[&Blob],
+        _: &mut [Blob],
+        _: &mut [Blob],
+        _: &mut RunContext,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn is_source(&self) -> bool {
+        true
     }
 }

@@ -18,6 +18,9 @@ pub struct BuildContext {
     pub phase: Option<Phase>,
     /// Shapes given for the tops of data layers (`--input-shape NAME=N,C,H,W`).
     pub data_shapes: HashMap<String, Shape>,
+    /// When set, data layers do not read their sources: their tops are filled from
+    /// outside (benchmarks, random-input checks), like Input layers.
+    pub external_data: bool,
 }
 
 impl BuildContext {
@@ -152,7 +155,46 @@ pub trait Layer: Send {
     fn is_loss(&self) -> bool {
         false
     }
+
+    /// Whether this layer feeds the net from outside (Input, data layers).
+    fn is_source(&self) -> bool {
+        false
+    }
 }
+
+/// A data layer whose tops are filled from outside: shapes as the wrapped layer
+/// says, no reading (see [`BuildContext::external_data`]).
+struct ExternalData {
+    inner: Box<dyn Layer>,
+}
+
+impl Layer for ExternalData {
+    fn blob_counts(&self) -> BlobCounts {
+        self.inner.blob_counts()
+    }
+
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
+        self.inner.reshape(bottoms)
+    }
+
+    fn forward(
+        &mut self,
+        _: &[&Blob],
+        _: &mut [Blob],
+        _: &mut [Blob],
+        _: &mut RunContext,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn is_source(&self) -> bool {
+        true
+    }
+}
+
+/// Layer types that read a data source.
+pub const DATA_SOURCE_TYPES: &[&str] =
+    &["Data", "ImageData", "HDF5Data", "WindowData", "MemoryData"];
 
 /// Number of elements of a shape.
 pub fn count(shape: &[usize]) -> usize {
@@ -195,7 +237,6 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "Pooling" => Box::new(pooling::Pooling::new(param)?),
         "InnerProduct" => Box::new(inner_product::InnerProduct::new(param)?),
         other => {
-            let _ = ctx;
             let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
                 .map(|s| format!(" — did you mean `{s}`?"))
                 .unwrap_or_default();
@@ -206,6 +247,9 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
             });
         }
     };
+    if ctx.external_data && DATA_SOURCE_TYPES.contains(&param.r#type()) {
+        return Ok(Box::new(ExternalData { inner: layer }));
+    }
     Ok(layer)
 }
 

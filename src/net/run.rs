@@ -234,6 +234,18 @@ impl Net {
     /// Seeds loss tops with their loss weights (Caffe stores the weight in the top's
     /// diff), then runs every layer that needs it backward.
     pub fn backward(&mut self) -> Result<()> {
+        self.prepare_backward();
+        for i in (0..self.graph.layers.len()).rev() {
+            if self.layer_need_backward[i] {
+                self.backward_layer(i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seeds loss diffs and clears the gradient sums of shared blob versions; the
+    /// first step of [`Net::backward`], public for per-layer timing.
+    pub fn prepare_backward(&mut self) {
         for node in &self.graph.layers {
             for (&s, &w) in node.top_slots.iter().zip(&node.loss_weights) {
                 if w != 0.0 {
@@ -247,12 +259,6 @@ impl Net {
                 self.slots[s].diff.iter_mut().for_each(|d| *d = 0.0);
             }
         }
-        for i in (0..self.graph.layers.len()).rev() {
-            if self.layer_need_backward[i] {
-                self.backward_layer(i)?;
-            }
-        }
-        Ok(())
     }
 
     /// Runs layer `i` backward, writing its bottoms' diffs.
@@ -428,4 +434,57 @@ fn need_backward(
         }
     }
     Ok((layer_need, bottom_need))
+}
+
+/// How to open a net file for running.
+#[derive(Debug, Clone)]
+pub struct NetOptions {
+    pub phase: Phase,
+    pub level: Option<i32>,
+    pub stages: Vec<String>,
+    /// Shapes for data tops (`--input-shape`).
+    pub data_shapes: HashMap<String, crate::layers::Shape>,
+    /// Data layers do not read their sources; their tops are filled from outside.
+    pub external_data: bool,
+    pub seed: u64,
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        NetOptions {
+            phase: Phase::Test,
+            level: None,
+            stages: Vec::new(),
+            data_shapes: HashMap::new(),
+            external_data: false,
+            seed: 1,
+        }
+    }
+}
+
+impl Net {
+    /// Reads, filters, shapes and allocates a net from a prototxt file.
+    pub fn from_file(path: &std::path::Path, options: &NetOptions) -> Result<Net> {
+        let loaded = crate::load::load_net(path)?;
+        let state =
+            super::graph::net_state(&loaded.net, options.phase, options.level, &options.stages);
+        let ctx = crate::layers::BuildContext {
+            phase: Some(options.phase),
+            data_shapes: options.data_shapes.clone(),
+            external_data: options.external_data,
+        };
+        let graph = super::graph::build(&loaded.net, &state, &loaded.source, &ctx)?;
+        Net::new(graph, loaded.net.force_backward(), options.seed)
+    }
+
+    /// Tops of layers with no bottoms (Input and data layers): what feeds the net.
+    pub fn input_blobs(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for node in &self.graph.layers {
+            if node.bottoms.is_empty() && node.layer.is_source() {
+                names.extend(node.param.top.iter().cloned());
+            }
+        }
+        names
+    }
 }

@@ -78,7 +78,7 @@ pub fn run_fixture(folder: &str, case: &str, phase: Phase, abs: f32, rel: f32) -
     }
     net.forward()
         .unwrap_or_else(|e| panic!("{case}: forward: {e}"));
-    let mut check =
+    let check =
         |what: &str, ours: Option<&[f32]>, caffe: &Array, problems: &mut Vec<String>| match ours {
             None => problems.push(format!("{what}: no such blob in our net")),
             Some(o) if o.len() != caffe.data.len() => problems.push(format!(

@@ -1,0 +1,160 @@
+//! `caffers forward`: one forward (and optionally backward) pass with given
+//! weights and inputs, dumping every blob in the fixtures' naming — how users debug
+//! a net, and how parity with Caffe is checked from outside.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::check::{parse_input_shape, parse_phase};
+use crate::error::{Error, Result};
+use crate::io::npy::{read_npy, write_npz, Array};
+use crate::layers::Shape;
+use crate::net::{Net, NetOptions};
+use crate::proto::Phase;
+
+#[derive(Args, Debug, Clone)]
+pub struct ForwardArgs {
+    /// The net (.prototxt).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Weights (.caffemodel); without them, parameters come from the fillers.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Phase to run in (Caffe's Net defaults to TEST).
+    #[arg(long, value_parser = parse_phase, default_value = "test")]
+    pub phase: Phase,
+    #[arg(long = "stage")]
+    pub stages: Vec<String>,
+    #[arg(long)]
+    pub level: Option<i32>,
+    /// An input blob's values: NAME=FILE.npy (repeatable).
+    #[arg(long = "input", value_parser = parse_named_path)]
+    pub inputs: Vec<(String, PathBuf)>,
+    /// Also run backward (loss outputs seeded with their loss weight).
+    #[arg(long)]
+    pub backward: bool,
+    /// The gradient injected at a non-loss output: NAME=FILE.npy (repeatable).
+    #[arg(long = "top-diff", value_parser = parse_named_path)]
+    pub top_diffs: Vec<(String, PathBuf)>,
+    /// Shape of a data layer's top, NAME=N,C,H,W (data layers then take --input values).
+    #[arg(long = "input-shape", value_parser = parse_input_shape)]
+    pub input_shapes: Vec<(String, Shape)>,
+    /// Seed for fillers and random layers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write every blob (.npz).
+    #[arg(long)]
+    pub dump: PathBuf,
+}
+
+pub fn parse_named_path(s: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=FILE"))?;
+    Ok((name.to_string(), PathBuf::from(path)))
+}
+
+fn array_of(shape: &[usize], data: &[f32]) -> Array {
+    Array {
+        shape: shape.to_vec(),
+        data: data.to_vec(),
+    }
+}
+
+/// Runs the pass and returns the arrays to dump.
+pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
+    let options = NetOptions {
+        phase: args.phase,
+        level: args.level,
+        stages: args.stages.clone(),
+        data_shapes: args.input_shapes.iter().cloned().collect(),
+        external_data: !args.input_shapes.is_empty(),
+        seed: args.seed,
+    };
+    let mut net = Net::from_file(&args.model, &options)?;
+    if let Some(w) = &args.weights {
+        net.load_caffemodel(w)?;
+    }
+    let mut out = BTreeMap::new();
+    let given: Vec<&str> = args.inputs.iter().map(|(n, _)| n.as_str()).collect();
+    for name in net.input_blobs() {
+        if !given.contains(&name.as_str()) {
+            return Err(Error::Usage(format!(
+                "input blob `{name}` has no values; give them with --input {name}=FILE.npy"
+            )));
+        }
+    }
+    for (name, path) in &args.inputs {
+        let a = read_npy(path)?;
+        net.set_input(name, &a.data)
+            .map_err(|e| Error::Usage(format!("--input {name}={}: {e}", path.display())))?;
+        out.insert(format!("input.{name}"), a);
+    }
+    for (li, node) in net.graph.layers.iter().enumerate() {
+        for (k, &p) in net.layer_params[li].iter().enumerate() {
+            let b = &net.params[p];
+            out.insert(
+                format!("param.{}.{k}", node.name()),
+                array_of(&b.shape, &b.data),
+            );
+        }
+    }
+    net.forward()?;
+    for blob in &net.graph.blobs {
+        let data = net.blob_data(&blob.name).unwrap_or(&[]);
+        out.insert(format!("data.{}", blob.name), array_of(&blob.shape, data));
+    }
+    for (li, node) in net.graph.layers.iter().enumerate() {
+        for (k, &p) in net.layer_params[li].iter().enumerate() {
+            let b = &net.params[p];
+            out.insert(
+                format!("param_after_forward.{}.{k}", node.name()),
+                array_of(&b.shape, &b.data),
+            );
+        }
+    }
+    if args.backward {
+        for (name, path) in &args.top_diffs {
+            let a = read_npy(path)?;
+            let s = net.data_slot(name).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--top-diff names `{name}`, which is not a blob of the net"
+                ))
+            })?;
+            if net.slots[s].count() != a.data.len() {
+                return Err(Error::Usage(format!(
+                    "--top-diff {name}: {} values for a blob of shape {:?}",
+                    a.data.len(),
+                    net.slots[s].shape
+                )));
+            }
+            net.slots[s].diff.copy_from_slice(&a.data);
+            out.insert(format!("topdiff.{name}"), a);
+        }
+        net.clear_param_diffs();
+        net.backward()?;
+        for blob in &net.graph.blobs {
+            let diff = net.blob_diff(&blob.name).unwrap_or(&[]);
+            out.insert(format!("diff.{}", blob.name), array_of(&blob.shape, diff));
+        }
+        for (li, node) in net.graph.layers.iter().enumerate() {
+            for (k, &p) in net.layer_params[li].iter().enumerate() {
+                let b = &net.params[p];
+                out.insert(
+                    format!("pdiff.{}.{k}", node.name()),
+                    array_of(&b.shape, &b.diff),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: &ForwardArgs) -> Result<()> {
+    let arrays = forward_arrays(args)?;
+    write_npz(&args.dump, &arrays)?;
+    println!("wrote {} arrays to {}", arrays.len(), args.dump.display());
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! `caffers time`: per-layer forward and backward milliseconds, as Caffe's `time`
+//! command reports them, on random input (data layers are fed from outside).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::check::{parse_input_shape, parse_phase};
+use crate::error::Result;
+use crate::layers::Shape;
+use crate::net::{Net, NetOptions};
+use crate::proto::Phase;
+use crate::rng::Rng;
+
+#[derive(Args, Debug, Clone)]
+pub struct TimeArgs {
+    /// The net (.prototxt).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Timed iterations (after one untimed warm-up pass).
+    #[arg(long, default_value_t = 50)]
+    pub iterations: usize,
+    /// Phase (Caffe's `time` defaults to TRAIN).
+    #[arg(long, value_parser = parse_phase, default_value = "train")]
+    pub phase: Phase,
+    #[arg(long = "stage")]
+    pub stages: Vec<String>,
+    #[arg(long)]
+    pub level: Option<i32>,
+    /// Shape of a data layer's top, NAME=N,C,H,W (repeatable).
+    #[arg(long = "input-shape", value_parser = parse_input_shape)]
+    pub input_shapes: Vec<(String, Shape)>,
+    /// Time the forward pass only.
+    #[arg(long)]
+    pub forward_only: bool,
+}
+
+/// Per-layer average times in milliseconds.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub layers: Vec<(String, String, f64, f64)>,
+    pub forward_ms: f64,
+    pub backward_ms: f64,
+}
+
+/// Fills the net's source blobs with random values: labels (named `label*`, or a
+/// data layer's second top) with 0, everything else N(0, 1).
+pub fn fill_random_inputs(net: &mut Net, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let sources: Vec<(Vec<String>, bool)> = net
+        .graph
+        .layers
+        .iter()
+        .filter(|n| n.bottoms.is_empty() && n.layer.is_source())
+        .map(|n| (n.param.top.clone(), n.type_name() != "Input"))
+        .collect();
+    for (tops, is_data_layer) in sources {
+        for (k, name) in tops.iter().enumerate() {
+            let s = net.data_slot(name).expect("source tops are blobs");
+            let label = name.starts_with("label") || (is_data_layer && k > 0);
+            let blob = &mut net.slots[s];
+            if label {
+                blob.data.iter_mut().for_each(|v| *v = 0.0);
+            } else {
+                blob.data
+                    .iter_mut()
+                    .for_each(|v| *v = rng.gaussian(0.0, 1.0));
+            }
+        }
+    }
+}
+
+/// Times `iterations` forward(-backward) passes layer by layer.
+pub fn time_net(net: &mut Net, iterations: usize, forward_only: bool) -> Result<Timing> {
+    let n = net.graph.layers.len();
+    let mut fwd = vec![0.0f64; n];
+    let mut bwd = vec![0.0f64; n];
+    // Warm-up: buffers are sized and caches filled before timing.
+    net.forward()?;
+    if !forward_only {
+        net.backward()?;
+    }
+    let iterations = iterations.max(1);
+    for _ in 0..iterations {
+        for (i, t) in fwd.iter_mut().enumerate() {
+            let start = Instant::now();
+            net.forward_layer(i)?;
+            *t += start.elapsed().as_secs_f64() * 1e3;
+        }
+        if !forward_only {
+            net.clear_param_diffs();
+            net.prepare_backward();
+            for i in (0..n).rev() {
+                if net.layer_need_backward[i] {
+                    let start = Instant::now();
+                    net.backward_layer(i)?;
+                    bwd[i] += start.elapsed().as_secs_f64() * 1e3;
+                }
+            }
+        }
+    }
+    let it = iterations as f64;
+    let layers = net
+        .graph
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            (
+                l.name().to_string(),
+                l.type_name().to_string(),
+                fwd[i] / it,
+                bwd[i] / it,
+            )
+        })
+        .collect();
+    Ok(Timing {
+        layers,
+        forward_ms: fwd.iter().sum::<f64>() / it,
+        backward_ms: bwd.iter().sum::<f64>() / it,
+    })
+}
+
+/// The report, ending with Caffe's three summary lines.
+pub fn report(t: &Timing, iterations: usize) -> String {
+    let width = t.layers.iter().map(|l| l.0.len()).max().unwrap_or(5).max(5);
+    let mut out = format!("Average time per layer over {iterations} iterations:\n");
+    out.push_str(&format!(
+        "{:>width$}  {:<22} {:>12} {:>12}\n",
+        "layer", "type", "forward ms", "backward ms"
+    ));
+    for (name, ty, f, b) in &t.layers {
+        out.push_str(&format!("{name:>width$}  {ty:<22} {f:>12.4} {b:>12.4}\n"));
+    }
+    out.push_str(&format!("Average Forward pass: {:.4} ms.\n", t.forward_ms));
+    out.push_str(&format!(
+        "Average Backward pass: {:.4} ms.\n",
+        t.backward_ms
+    ));
+    out.push_str(&format!(
+        "Average Forward-Backward: {:.4} ms.\n",
+        t.forward_ms + t.backward_ms
+    ));
+    out
+}
+
+pub fn run(args: &TimeArgs) -> Result<()> {
+    let options = NetOptions {
+        phase: args.phase,
+        level: args.level,
+        stages: args.stages.clone(),
+        data_shapes: args.input_shapes.iter().cloned().collect(),
+        external_data: true,
+        seed: 1,
+    };
+    let mut net = Net::from_file(&args.model, &options)?;
+    fill_random_inputs(&mut net, 7);
+    let timing = time_net(&mut net, args.iterations, args.forward_only)?;
+    print!("{}", report(&timing, args.iterations));
+    Ok(())
+}
