@@ -1,6 +1,10 @@
-//! Solvers: the settings check now; update rules, lr policies and the training loop
-//! arrive with training support.
+//! Solvers: settings checks, learning-rate policies, the six update rules, and the
+//! iteration loop.
 
+pub mod lr_policy;
+pub mod solve;
+pub mod update;
 pub mod validate;
 
+pub use solve::Solver;
 pub use validate::validate;
