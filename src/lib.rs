@@ -10,6 +10,7 @@ pub mod fillers;
 pub mod io;
 pub mod layers;
 pub mod load;
+pub mod log;
 pub mod net;
 pub mod proto;
 pub mod rng;

@@ -30,7 +30,7 @@ fn check(name: &str) {
             net.params[p].data.copy_from_slice(&a.data);
         }
     }
-    let mut solver = Solver::new(param, net).unwrap_or_else(|e| panic!("{e}"));
+    let mut solver = Solver::new(param, net, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
     let data = arrays["input.data"].data.clone();
     let label = arrays["input.label"].data.clone();
     let mut feed = |net: &mut Net| {

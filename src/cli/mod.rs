@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod forward;
+pub mod test;
 pub mod time;
+pub mod train;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,10 @@ pub enum Command {
     Forward(forward::ForwardArgs),
     /// Time each layer's forward and backward pass, as Caffe's `time`.
     Time(time::TimeArgs),
+    /// Train with a solver file, as Caffe's `train`.
+    Train(train::TrainArgs),
+    /// Score a model with trained weights over N batches, as Caffe's `test`.
+    Test(test::TestArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 on a
@@ -38,6 +44,8 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Forward(args) => forward::run(&args),
         Command::Time(args) => time::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Test(args) => test::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,3 +2,4 @@
 
 pub mod caffemodel;
 pub mod npy;
+pub mod solverstate;

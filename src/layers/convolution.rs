@@ -129,7 +129,7 @@ impl Convolution {
         if group == 0 {
             return Err("convolution_param.group must be greater than zero".into());
         }
-        if num_output % group != 0 {
+        if !num_output.is_multiple_of(group) {
             return Err(format!(
                 "num_output {num_output} is not a multiple of group {group}"
             ));
@@ -165,7 +165,7 @@ impl Layer for Convolution {
         }
         let geometry = ConvGeometry::from_param(&self.param, spatial)?;
         let channels = first[channel_axis];
-        if channels % self.group != 0 {
+        if !channels.is_multiple_of(self.group) {
             return Err(format!(
                 "input channels {channels} are not a multiple of group {}",
                 self.group

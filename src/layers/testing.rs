@@ -131,6 +131,8 @@ impl TestLayer {
     /// `check_params`, every parameter gradient against central differences with step `step`; the error bound per
     /// element is `threshold · max(|analytic|, |numeric|, 1)`. Elements whose input is
     /// within `kink_range` of `kink` are skipped, as Caffe's checker does.
+    // Index loops: each probe perturbs `self` and re-runs the layer.
+    #[allow(clippy::needless_range_loop)]
     pub fn check_gradients(
         &mut self,
         check_bottoms: &[bool],

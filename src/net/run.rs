@@ -428,8 +428,8 @@ fn need_backward(
     if force_backward {
         for (i, node) in graph.layers.iter().enumerate() {
             layer_need[i] = true;
-            for j in 0..node.bottom_slots.len() {
-                bottom_need[i][j] = bottom_need[i][j] || node.layer.allow_force_backward(j);
+            for (j, need) in bottom_need[i].iter_mut().enumerate() {
+                *need = *need || node.layer.allow_force_backward(j);
             }
         }
     }

@@ -6,5 +6,5 @@ pub mod solve;
 pub mod update;
 pub mod validate;
 
-pub use solve::Solver;
+pub use solve::{Solver, TestNet};
 pub use validate::validate;

@@ -1,56 +1,92 @@
-//! The solver: Caffe's Solver::Step and SGDSolver::ApplyUpdate — per iteration:
-//! clear parameter diffs, forward/backward `iter_size` times, learning rate, clip
-//! gradients, then per parameter normalise, regularise, compute the update, apply.
+//! The solver: Caffe's Solver::Solve/Step and SGDSolver::ApplyUpdate. Per
+//! iteration: clear parameter diffs; test when due; forward/backward `iter_size`
+//! times; display; learning rate; clip gradients; per parameter normalise,
+//! regularise, compute the update and apply it; count; snapshot when due.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use super::lr_policy::learning_rate;
 use super::update::{compute_update, regularize, Rule, UpdateSettings};
 use crate::error::{Error, Result};
+use crate::io::caffemodel::write_atomically;
+use crate::io::solverstate::{read_solverstate, solverstate_bytes, SolverSnapshot};
+use crate::log::info;
 use crate::net::Net;
 use crate::proto::SolverParameter;
 
-/// Called before every forward pass of the training net (feeds Input layers in
-/// tests; data layers read their own sources).
+/// Called before every forward pass of a net (feeds Input layers in tests; data
+/// layers read their own sources and need nothing).
 pub type Feed<'a> = dyn FnMut(&mut Net) -> Result<()> + 'a;
+
+/// A test net and how many batches each test pass averages over.
+pub struct TestNet {
+    pub net: Net,
+    pub iterations: usize,
+}
 
 pub struct Solver {
     pub param: SolverParameter,
     pub net: Net,
+    pub test_nets: Vec<TestNet>,
     pub iter: i32,
     /// multistep's position (kept in the solverstate).
     pub current_step: i32,
     /// Caffe's history_: one blob per parameter, then (AdaDelta, Adam) a second set.
     pub history: Vec<Vec<f32>>,
     pub rule: Rule,
-    /// Recent losses for the smoothed display loss (average_loss).
-    pub losses: Vec<f32>,
+    losses: Vec<f32>,
     pub smoothed_loss: f32,
+    start_iter: i32,
+    /// The scores of the last test pass, per test net: (output name, mean value).
+    pub last_test_scores: Vec<Vec<(String, f32)>>,
+    /// Where snapshots go: `<prefix>_iter_<N>.caffemodel/.solverstate`.
+    pub snapshot_prefix: PathBuf,
 }
 
+/// Set by a signal handler (or a test) to stop training after the current
+/// iteration; a final snapshot is still written, as Caffe does.
+pub static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
 impl Solver {
-    /// A solver over an already built training net.
-    pub fn new(param: SolverParameter, net: Net) -> Result<Self> {
+    /// A solver over an already built training net and test nets.
+    pub fn new(param: SolverParameter, net: Net, test_nets: Vec<TestNet>) -> Result<Self> {
         super::validate(&param).map_err(Error::Usage)?;
         let rule = Rule::from_type(param.r#type()).expect("validated solver type");
         let mut history = Vec::with_capacity(net.params.len() * rule.histories());
         for _ in 0..rule.histories() {
             history.extend(net.params.iter().map(|p| vec![0.0; p.count()]));
         }
+        let snapshot_prefix = PathBuf::from(param.snapshot_prefix());
         Ok(Solver {
             param,
             net,
+            test_nets,
             iter: 0,
             current_step: 0,
             history,
             rule,
             losses: Vec::new(),
             smoothed_loss: 0.0,
+            start_iter: 0,
+            last_test_scores: Vec::new(),
+            snapshot_prefix,
         })
     }
 
-    /// One training iteration (without testing, display or snapshots); returns the
+    /// One training iteration without testing, display or snapshots; returns the
     /// loss averaged over `iter_size` passes.
     pub fn train_iteration(&mut self, feed: &mut Feed) -> Result<f32> {
         self.net.clear_param_diffs();
+        let loss = self.forward_backward(feed)?;
+        self.update_smoothed_loss(loss);
+        self.apply_update();
+        self.iter += 1;
+        Ok(loss)
+    }
+
+    fn forward_backward(&mut self, feed: &mut Feed) -> Result<f32> {
         let iter_size = self.param.iter_size().max(1);
         let mut loss = 0.0;
         for _ in 0..iter_size {
@@ -58,11 +94,142 @@ impl Solver {
             loss += self.net.forward()?;
             self.net.backward()?;
         }
-        loss /= iter_size as f32;
-        self.update_smoothed_loss(loss);
-        self.apply_update();
-        self.iter += 1;
-        Ok(loss)
+        Ok(loss / iter_size as f32)
+    }
+
+    /// Caffe's Solve: restore if asked, step to max_iter, final snapshot, display and
+    /// test.
+    pub fn solve(&mut self, feed: &mut Feed, test_feed: &mut Feed) -> Result<()> {
+        info(
+            "solver.cpp:289",
+            &format!("Solving {}", self.net.graph.name),
+        );
+        info(
+            "solver.cpp:290",
+            &format!("Learning Rate Policy: {}", self.param.lr_policy()),
+        );
+        let start_iter = self.iter;
+        let remaining = self.param.max_iter() - self.iter;
+        self.step(remaining, feed, test_feed)?;
+        let snapshot = self.param.snapshot();
+        if self.param.snapshot_after_train() && (snapshot == 0 || self.iter % snapshot != 0) {
+            self.snapshot()?;
+        }
+        if STOP_REQUESTED.load(Ordering::SeqCst) {
+            info("solver.cpp:310", "Optimization stopped early.");
+            return Ok(());
+        }
+        let display = self.param.display();
+        if display > 0 && self.iter % display == 0 {
+            feed(&mut self.net)?;
+            let loss = self.net.forward()?;
+            self.start_iter = start_iter;
+            self.update_smoothed_loss(loss);
+            info(
+                "solver.cpp:320",
+                &format!("Iteration {}, loss = {}", self.iter, self.smoothed_loss),
+            );
+        }
+        let interval = self.param.test_interval();
+        if interval > 0 && self.iter % interval == 0 {
+            self.test_all(test_feed)?;
+        }
+        info("solver.cpp:325", "Optimization Done.");
+        Ok(())
+    }
+
+    /// Caffe's Step: `iters` iterations with testing, display and snapshots.
+    pub fn step(&mut self, iters: i32, feed: &mut Feed, test_feed: &mut Feed) -> Result<()> {
+        self.start_iter = self.iter;
+        let stop_iter = self.iter + iters;
+        self.losses.clear();
+        self.smoothed_loss = 0.0;
+        let mut timer = Instant::now();
+        let mut iterations_last = self.iter;
+        let display = self.param.display();
+        let interval = self.param.test_interval();
+        while self.iter < stop_iter {
+            self.net.clear_param_diffs();
+            if interval > 0
+                && self.iter % interval == 0
+                && (self.iter > 0 || self.param.test_initialization())
+            {
+                self.test_all(test_feed)?;
+                if STOP_REQUESTED.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+            let loss = self.forward_backward(feed)?;
+            self.update_smoothed_loss(loss);
+            if display > 0 && self.iter % display == 0 {
+                let lapse = timer.elapsed().as_secs_f32();
+                let per_s =
+                    (self.iter - iterations_last) as f32 / if lapse > 0.0 { lapse } else { 1.0 };
+                info(
+                    "solver.cpp:243",
+                    &format!(
+                        "Iteration {} ({per_s} iter/s, {lapse}s/{display} iters), loss = {}",
+                        self.iter, self.smoothed_loss
+                    ),
+                );
+                timer = Instant::now();
+                iterations_last = self.iter;
+                for (k, (name, value, weight)) in output_values(&self.net).into_iter().enumerate() {
+                    info(
+                        "solver.cpp:259",
+                        &format!(
+                            "    Train net output #{k}: {name} = {value}{}",
+                            loss_note(weight, value)
+                        ),
+                    );
+                }
+            }
+            let rate = self.apply_update();
+            if display > 0 && self.iter % display == 0 {
+                info(
+                    "sgd_solver.cpp:138",
+                    &format!("Iteration {}, lr = {rate}", self.iter),
+                );
+            }
+            self.iter += 1;
+            let snapshot = self.param.snapshot();
+            if snapshot > 0 && self.iter % snapshot == 0 {
+                self.snapshot()?;
+            }
+            if STOP_REQUESTED.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tests every test net with the current weights; logs and stores the scores.
+    pub fn test_all(&mut self, feed: &mut Feed) -> Result<()> {
+        let mut all = Vec::with_capacity(self.test_nets.len());
+        for id in 0..self.test_nets.len() {
+            info(
+                "solver.cpp:330",
+                &format!("Iteration {}, Testing net (#{id})", self.iter),
+            );
+            share_weights(&self.net, &mut self.test_nets[id].net);
+            let scores = test_net(
+                &mut self.test_nets[id],
+                feed,
+                self.param.test_compute_loss(),
+            )?;
+            for (i, (name, mean, weight)) in scores.iter().enumerate() {
+                info(
+                    "solver.cpp:414",
+                    &format!(
+                        "    Test net output #{i}: {name} = {mean}{}",
+                        loss_note(*weight, *mean)
+                    ),
+                );
+            }
+            all.push(scores.into_iter().map(|(n, m, _)| (n, m)).collect());
+        }
+        self.last_test_scores = all;
+        Ok(())
     }
 
     /// Caffe's UpdateSmoothedLoss: a running mean over the last `average_loss` losses.
@@ -73,20 +240,15 @@ impl Solver {
             let n = self.losses.len() as f32;
             self.smoothed_loss = (self.smoothed_loss * (n - 1.0) + loss) / n;
         } else {
-            let idx = (self.iter as usize) % window;
+            let idx = ((self.iter - self.start_iter) as usize) % window;
             self.smoothed_loss += (loss - self.losses[idx]) / window as f32;
             self.losses[idx] = loss;
         }
     }
 
-    /// The learning rate for the current iteration (advances multistep's state).
-    pub fn current_rate(&mut self) -> f32 {
-        learning_rate(&self.param, self.iter, &mut self.current_step)
-    }
-
     /// Learning rate, gradient clipping, then each parameter's update; `data -= diff`.
     pub fn apply_update(&mut self) -> f32 {
-        let rate = self.current_rate();
+        let rate = learning_rate(&self.param, self.iter, &mut self.current_step);
         self.clip_gradients();
         let settings = UpdateSettings {
             momentum: self.param.momentum(),
@@ -98,10 +260,10 @@ impl Solver {
         let weight_decay = self.param.weight_decay();
         let l1 = self.param.regularization_type() == "L1";
         let n = self.net.params.len();
+        let (first, second) = self.history.split_at_mut(n);
         for p in 0..n {
-            let info = self.net.param_info[p].clone();
-            let (first, second) = self.history.split_at_mut(n);
-            let h1 = &mut first[p];
+            let info = &self.net.param_info[p];
+            let (lr_mult, decay_mult) = (info.lr_mult, info.decay_mult);
             let mut empty = Vec::new();
             let h2 = if second.is_empty() {
                 &mut empty
@@ -113,19 +275,14 @@ impl Solver {
                 let scale = 1.0 / iter_size as f32;
                 blob.diff.iter_mut().for_each(|d| *d *= scale);
             }
-            regularize(
-                l1,
-                weight_decay * info.decay_mult,
-                &blob.data,
-                &mut blob.diff,
-            );
+            regularize(l1, weight_decay * decay_mult, &blob.data, &mut blob.diff);
             compute_update(
                 self.rule,
                 &settings,
-                rate * info.lr_mult,
+                rate * lr_mult,
                 self.iter,
                 &mut blob.diff,
-                h1,
+                &mut first[p],
                 h2,
             );
             for (w, d) in blob.data.iter_mut().zip(&blob.diff) {
@@ -150,10 +307,186 @@ impl Solver {
             .sum();
         let norm = sumsq.sqrt() as f32;
         if norm > clip {
+            info(
+                "sgd_solver.cpp:99",
+                &format!("Gradient clipping: scaling down gradients (L2 norm {norm} > {clip}) by scale factor {}", clip / norm),
+            );
             let scale = clip / norm;
             for p in &mut self.net.params {
                 p.diff.iter_mut().for_each(|d| *d *= scale);
             }
         }
     }
+
+    fn snapshot_path(&self, extension: &str) -> PathBuf {
+        let mut s = self.snapshot_prefix.as_os_str().to_owned();
+        s.push(format!("_iter_{}{extension}", self.iter));
+        PathBuf::from(s)
+    }
+
+    /// Writes `<prefix>_iter_<N>.caffemodel` and `.solverstate`, each atomically.
+    pub fn snapshot(&mut self) -> Result<(PathBuf, PathBuf)> {
+        let model = self.snapshot_path(".caffemodel");
+        if let Some(dir) = model.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        info(
+            "solver.cpp:464",
+            &format!("Snapshotting to binary proto file {}", model.display()),
+        );
+        self.net.save_caffemodel(&model)?;
+        let state_path = self.snapshot_path(".solverstate");
+        info(
+            "sgd_solver.cpp:284",
+            &format!(
+                "Snapshotting solver state to binary proto file {}",
+                state_path.display()
+            ),
+        );
+        let n = self.net.params.len();
+        let state = SolverSnapshot {
+            iter: self.iter,
+            learned_net: model.display().to_string(),
+            history: self
+                .history
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (self.net.params[i % n.max(1)].shape.clone(), h.clone()))
+                .collect(),
+            current_step: self.current_step,
+        };
+        write_atomically(&state_path, &solverstate_bytes(&state))?;
+        Ok((model, state_path))
+    }
+
+    /// Caffe's Restore: iteration, multistep position, history, and the weights of
+    /// the caffemodel the state names (looked up beside the state file too).
+    pub fn restore(&mut self, state_path: &Path) -> Result<()> {
+        let state = read_solverstate(state_path)?;
+        let name = state_path.display().to_string();
+        if state.history.len() != self.history.len() {
+            return Err(Error::file(
+                &name,
+                format!(
+                    "holds {} history blobs but this solver ({}) over this net keeps {} — was it written for another net or solver type?",
+                    state.history.len(),
+                    self.param.r#type(),
+                    self.history.len()
+                ),
+            ));
+        }
+        for (i, ((shape, data), h)) in state.history.iter().zip(&mut self.history).enumerate() {
+            if data.len() != h.len() {
+                return Err(Error::file(
+                    &name,
+                    format!(
+                        "history blob {i} has shape {shape:?} but the parameter has {} values",
+                        h.len()
+                    ),
+                ));
+            }
+            h.copy_from_slice(data);
+        }
+        if !state.learned_net.is_empty() {
+            let mut model = PathBuf::from(&state.learned_net);
+            if !model.exists() {
+                if let (Some(dir), Some(file)) = (state_path.parent(), model.file_name()) {
+                    model = dir.join(file);
+                }
+            }
+            self.net.load_caffemodel(&model)?;
+        }
+        self.iter = state.iter;
+        self.current_step = state.current_step;
+        Ok(())
+    }
+}
+
+/// Every output value of a net: (blob name, value, loss weight), one entry per
+/// element, in Caffe's output order.
+pub fn output_values(net: &Net) -> Vec<(String, f32, f32)> {
+    let mut out = Vec::new();
+    for &b in &net.graph.outputs {
+        let name = &net.graph.blobs[b].name;
+        let weight = loss_weight_of(net, b);
+        for &v in net.blob_data(name).unwrap_or(&[]) {
+            out.push((name.clone(), v, weight));
+        }
+    }
+    out
+}
+
+fn loss_weight_of(net: &Net, blob: usize) -> f32 {
+    for node in &net.graph.layers {
+        for (t, &s) in node.top_slots.iter().enumerate() {
+            if net.graph.slots[s].blob == blob && node.loss_weights[t] != 0.0 {
+                return node.loss_weights[t];
+            }
+        }
+    }
+    0.0
+}
+
+fn loss_note(weight: f32, value: f32) -> String {
+    if weight != 0.0 {
+        format!(" (* {weight} = {} loss)", weight * value)
+    } else {
+        String::new()
+    }
+}
+
+/// Copies the training net's weights into a test net, by layer name (Caffe's
+/// ShareTrainedLayersWith).
+pub fn share_weights(from: &Net, to: &mut Net) {
+    for (li, node) in to.graph.layers.iter().enumerate() {
+        let Some(src) = from
+            .graph
+            .layers
+            .iter()
+            .position(|l| l.name() == node.name())
+        else {
+            continue;
+        };
+        for (k, &p) in to.layer_params[li].iter().enumerate() {
+            if let Some(&q) = from.layer_params[src].get(k) {
+                if from.params[q].count() == to.params[p].count() {
+                    to.params[p].data.copy_from_slice(&from.params[q].data);
+                }
+            }
+        }
+    }
+}
+
+/// Runs a test net `iterations` times; returns each output element's mean with its
+/// loss weight (Caffe's Solver::Test).
+pub fn test_net(
+    t: &mut TestNet,
+    feed: &mut Feed,
+    compute_loss: bool,
+) -> Result<Vec<(String, f32, f32)>> {
+    let mut scores: Vec<(String, f32, f32)> = Vec::new();
+    let mut loss = 0.0;
+    for i in 0..t.iterations {
+        feed(&mut t.net)?;
+        let l = t.net.forward()?;
+        if compute_loss {
+            loss += l;
+        }
+        let values = output_values(&t.net);
+        if i == 0 {
+            scores = values;
+        } else {
+            for (s, v) in scores.iter_mut().zip(values) {
+                s.1 += v.1;
+            }
+        }
+    }
+    let n = t.iterations.max(1) as f32;
+    if compute_loss {
+        info("solver.cpp:398", &format!("Test loss: {}", loss / n));
+    }
+    for s in &mut scores {
+        s.1 /= n;
+    }
+    Ok(scores)
 }

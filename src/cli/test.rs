@@ -1,0 +1,76 @@
+//! `caffers test`: Caffe's `caffe test` — score a model with given weights over N
+//! batches, logging each batch and the averages.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::check::parse_phase;
+use crate::error::Result;
+use crate::log::info;
+use crate::net::{Net, NetOptions};
+use crate::proto::Phase;
+use crate::solver::solve::output_values;
+
+#[derive(Args, Debug, Clone)]
+pub struct TestArgs {
+    /// The net (.prototxt).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Trained weights (.caffemodel).
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Batches to score.
+    #[arg(long, default_value_t = 50)]
+    pub iterations: usize,
+    #[arg(long, value_parser = parse_phase, default_value = "test")]
+    pub phase: Phase,
+    #[arg(long = "stage")]
+    pub stages: Vec<String>,
+    #[arg(long)]
+    pub level: Option<i32>,
+}
+
+/// Scores the model; returns (output name, mean, loss weight) per output element.
+pub fn score(args: &TestArgs) -> Result<Vec<(String, f32, f32)>> {
+    let options = NetOptions {
+        phase: args.phase,
+        level: args.level,
+        stages: args.stages.clone(),
+        ..Default::default()
+    };
+    let mut net = Net::from_file(&args.model, &options)?;
+    net.load_caffemodel(&args.weights)?;
+    let mut sums: Vec<(String, f32, f32)> = Vec::new();
+    let mut loss = 0.0;
+    for i in 0..args.iterations {
+        loss += net.forward()?;
+        let values = output_values(&net);
+        for (name, v, _) in &values {
+            info("caffe.cpp:304", &format!("Batch {i}, {name} = {v}"));
+        }
+        if i == 0 {
+            sums = values;
+        } else {
+            for (s, v) in sums.iter_mut().zip(values) {
+                s.1 += v.1;
+            }
+        }
+    }
+    let n = args.iterations.max(1) as f32;
+    info("caffe.cpp:309", &format!("Loss: {}", loss / n));
+    for s in &mut sums {
+        s.1 /= n;
+        let note = if s.2 != 0.0 {
+            format!(" (* {} = {} loss)", s.2, s.2 * s.1)
+        } else {
+            String::new()
+        };
+        info("caffe.cpp:322", &format!("{} = {}{note}", s.0, s.1));
+    }
+    Ok(sums)
+}
+
+pub fn run(args: &TestArgs) -> Result<()> {
+    score(args).map(|_| ())
+}

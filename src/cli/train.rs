@@ -1,0 +1,180 @@
+//! `caffers train`: Caffe's `caffe train` — a solver file in, Caffe's log lines and
+//! snapshot files out.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::error::{Error, Result};
+use crate::load::load_solver;
+use crate::log::info;
+use crate::net::Net;
+use crate::proto::{NetState, Phase, SolverMode, SolverParameter};
+use crate::solver::{Solver, TestNet};
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// The solver (.prototxt or .toml).
+    pub solver_file: Option<PathBuf>,
+    /// The solver, as Caffe's flag.
+    #[arg(long = "solver")]
+    pub solver: Option<PathBuf>,
+    /// Resume from a .solverstate (cannot be combined with --weights).
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    /// Fine-tune from weights: comma-separated .caffemodel files, copied by layer name.
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// Extra stages for the training net (repeatable).
+    #[arg(long = "stage")]
+    pub stages: Vec<String>,
+    #[arg(long)]
+    pub level: Option<i32>,
+}
+
+/// The nets a solver names, built: the training net and each test net.
+pub fn build_nets(
+    solver: &SolverParameter,
+    solver_file: &Path,
+    extra: &NetState,
+    seed: u64,
+) -> Result<(Net, Vec<TestNet>)> {
+    let nets = super::check::solver_nets(solver, solver_file)?;
+    let mut train: Option<Net> = None;
+    let mut tests = Vec::new();
+    let mut test_index = 0;
+    for (loaded, state) in nets {
+        let phase = state.phase.unwrap_or(Phase::Test);
+        let mut stages = state.stage.clone();
+        let mut level = state.level;
+        if phase == Phase::Train {
+            stages.extend(extra.stage.iter().cloned());
+            level = extra.level.or(level);
+        }
+        let graph_state = crate::net::net_state(&loaded.net, phase, level, &stages);
+        let ctx = crate::layers::BuildContext {
+            phase: Some(phase),
+            ..Default::default()
+        };
+        let graph = crate::net::build(&loaded.net, &graph_state, &loaded.source, &ctx)?;
+        let net_seed = seed.wrapping_add(if phase == Phase::Train {
+            0
+        } else {
+            1 + test_index as u64
+        });
+        let net = Net::new(graph, loaded.net.force_backward(), net_seed)?;
+        if phase == Phase::Train && train.is_none() {
+            train = Some(net);
+        } else {
+            let iterations = solver
+                .test_iter
+                .get(test_index)
+                .copied()
+                .unwrap_or(0)
+                .max(0) as usize;
+            tests.push(TestNet { net, iterations });
+            test_index += 1;
+        }
+    }
+    let train = train.ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: the solver names no training net",
+            solver_file.display()
+        ))
+    })?;
+    Ok((train, tests))
+}
+
+/// A net whose data comes from Input layers cannot train: nothing fills them.
+fn refuse_input_only(net: &Net, what: &str) -> Result<()> {
+    let inputs: Vec<&str> = net
+        .graph
+        .layers
+        .iter()
+        .filter(|l| l.type_name() == "Input")
+        .flat_map(|l| l.param.top.iter().map(String::as_str))
+        .collect();
+    if inputs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Net {
+            net: net.graph.name.clone(),
+            message: format!(
+                "the {what} net takes its data from Input layers ({}), which nothing fills during training; use data layers (Data, ImageData, …)",
+                inputs.join(", ")
+            ),
+        })
+    }
+}
+
+/// The seed a run uses: the solver's random_seed, or one from the clock.
+pub fn run_seed(solver: &SolverParameter) -> u64 {
+    let seed = solver.random_seed();
+    if seed >= 0 {
+        seed as u64
+    } else {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    }
+}
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let file = args
+        .solver
+        .clone()
+        .or(args.solver_file.clone())
+        .ok_or_else(|| Error::Usage("give a solver file: caffers train solver.prototxt".into()))?;
+    if args.snapshot.is_some() && args.weights.is_some() {
+        return Err(Error::Usage(
+            "give either --snapshot or --weights, not both (Caffe's rule)".into(),
+        ));
+    }
+    let param = load_solver(&file)?;
+    crate::solver::validate(&param).map_err(|m| Error::file(file.display().to_string(), m))?;
+    if param.solver_mode() == SolverMode::Gpu {
+        eprintln!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display());
+    }
+    let seed = run_seed(&param);
+    let extra = NetState {
+        phase: None,
+        level: args.level,
+        stage: args.stages.clone(),
+    };
+    info("caffe.cpp:218", "Using CPUs only.");
+    let (net, tests) = build_nets(&param, &file, &extra, seed)?;
+    refuse_input_only(&net, "training")?;
+    for t in &tests {
+        refuse_input_only(&t.net, "test")?;
+    }
+    let mut solver = Solver::new(param, net, tests)?;
+    if let Some(weights) = &args.weights {
+        for w in weights.split(',').filter(|w| !w.is_empty()) {
+            info("caffe.cpp:226", &format!("Finetuning from {w}"));
+            solver.net.load_caffemodel(Path::new(w))?;
+        }
+    }
+    if let Some(state) = &args.snapshot {
+        info(
+            "caffe.cpp:250",
+            &format!("Resuming from {}", state.display()),
+        );
+        solver.restore(state)?;
+    }
+    install_stop_handler();
+    info("caffe.cpp:252", "Starting Optimization");
+    let mut no_feed = |_: &mut Net| Ok(());
+    let mut no_test_feed = |_: &mut Net| Ok(());
+    solver.solve(&mut no_feed, &mut no_test_feed)?;
+    info("caffe.cpp:263", "Optimization Done.");
+    Ok(())
+}
+
+/// Ctrl-C stops training after the current iteration (a final snapshot is written),
+/// as Caffe's default `--sigint_effect stop`.
+fn install_stop_handler() {
+    let _ = ctrlc::set_handler(|| {
+        crate::solver::solve::STOP_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+}
