@@ -14,6 +14,7 @@ pub mod log;
 pub mod net;
 pub mod proto;
 pub mod rng;
+pub mod settings;
 pub mod solver;
 pub mod text;
 

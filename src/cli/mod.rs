@@ -40,6 +40,14 @@ pub enum Command {
 /// user error (reported on stderr), 2 on bad usage (clap's own).
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    let settings = match crate::settings::RunSettings::load_from(std::path::Path::new(".")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    settings.apply_threads();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Forward(args) => forward::run(&args),

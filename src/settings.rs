@@ -1,0 +1,75 @@
+//! `caffers.toml`: run settings that are not part of any Caffe file. Read from the
+//! working directory when present; every field is optional.
+//!
+//! ```toml
+//! threads = 2                  # worker threads for the numerical kernels (default: all cores)
+//! data_dir = "data"            # where `caffers data` writes and `train` looks for LMDBs
+//! mnist_archive = "../shared/data/mnist"                        # the four IDX .gz files
+//! cifar10_archive = "../shared/data/cifar10/cifar-10-binary.tar.gz"
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::Result;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunSettings {
+    /// Threads for the kernels; unset means one per core.
+    pub threads: Option<usize>,
+    /// Folder of the prepared datasets (default `data`).
+    pub data_dir: Option<String>,
+    /// Folder holding MNIST's four IDX .gz files, used to prepare missing LMDBs.
+    pub mnist_archive: Option<String>,
+    /// CIFAR-10's binary .tar.gz, used to prepare missing LMDBs.
+    pub cifar10_archive: Option<String>,
+}
+
+impl RunSettings {
+    pub const FILE: &'static str = "caffers.toml";
+
+    /// Reads `caffers.toml` from `dir`, or the defaults when there is none.
+    pub fn load_from(dir: &Path) -> Result<Self> {
+        let path = dir.join(Self::FILE);
+        if !path.exists() {
+            return Ok(RunSettings::default());
+        }
+        let src = crate::load::read_text(&path)?;
+        crate::load::from_toml(&src)
+    }
+
+    pub fn data_dir(&self) -> &str {
+        self.data_dir.as_deref().unwrap_or("data")
+    }
+
+    /// Sets the size of the global thread pool once, before any kernel runs.
+    pub fn apply_threads(&self) {
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        // Fails only if the pool already exists (tests), which is harmless.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_settings_and_rejects_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("caffers-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(RunSettings::load_from(&dir).unwrap(), RunSettings::default());
+        std::fs::write(dir.join("caffers.toml"), "threads = 2\ndata_dir = \"d\"\n").unwrap();
+        let s = RunSettings::load_from(&dir).unwrap();
+        assert_eq!(s.threads, Some(2));
+        assert_eq!(s.data_dir(), "d");
+        std::fs::write(dir.join("caffers.toml"), "thread = 2\n").unwrap();
+        let e = RunSettings::load_from(&dir).unwrap_err().to_string();
+        assert!(e.contains("caffers.toml:1:1") && e.contains("unknown field `thread`"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
