@@ -121,7 +121,9 @@ pub(crate) fn max_backward_plane(top_diff: &[f32], mask: &[u32], dst: &mut [f32]
 }
 
 /// AVE over each window of one plane: the sum of the real pixels divided by the
-/// window's size clipped to the padded extent (Caffe's pool_size).
+/// window's size clipped to the padded extent (Caffe's pool_size). A window wholly
+/// past the image (stride > kernel, ceil rounding, no pad) gives 0 where Caffe
+/// computes 0/0.
 pub(crate) fn ave_forward_plane(g: &PlaneGeometry, src: &[f32], dst: &mut [f32]) {
     for oh in 0..g.pooled_h {
         for ow in 0..g.pooled_w {
@@ -476,6 +478,204 @@ impl Layer for Pooling {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::testing::TestLayer;
+    use crate::proto::Phase;
+    use crate::rng::Rng;
+
+    fn layer(pool: &str, extra: &str, tops: usize, shape: &[usize]) -> TestLayer {
+        let tops: String = (0..tops).map(|i| format!(" top: \"t{i}\"")).collect();
+        let text = format!(
+            "type: \"Pooling\" bottom: \"x\"{tops} pooling_param {{ pool: {pool} {extra} }}"
+        );
+        TestLayer::new(&text, Phase::Test, &[shape.to_vec()])
+    }
+
+    /// Distinct values at least 0.05 apart, shuffled, so MAX has no ties or kinks.
+    fn distinct(n: usize, rng: &mut Rng) -> Vec<f32> {
+        let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.05 - n as f32 * 0.025).collect();
+        for i in (1..n).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            v.swap(i, j);
+        }
+        v
+    }
+
+    /// A random legal 2-D window: kernel, stride, pad < kernel, rounding. With
+    /// `covering`, stride ≤ kernel, so no window falls wholly outside the image
+    /// (an empty MAX window outputs −FLT_MAX, which drowns finite differences).
+    fn random_config(rng: &mut Rng, covering: bool) -> (String, Vec<usize>) {
+        let kh = 1 + rng.below(4) as usize;
+        let kw = 1 + rng.below(4) as usize;
+        let (sh_max, sw_max) = if covering { (kh, kw) } else { (3, 3) };
+        let sh = 1 + rng.below(sh_max as u64) as usize;
+        let sw = 1 + rng.below(sw_max as u64) as usize;
+        let ph = rng.below(kh as u64) as usize;
+        let pw = rng.below(kw as u64) as usize;
+        let round = if rng.below(2) == 0 { "CEIL" } else { "FLOOR" };
+        let h = kh.max(2) + rng.below(5) as usize;
+        let w = kw.max(2) + rng.below(5) as usize;
+        let shape = vec![1 + rng.below(2) as usize, 1 + rng.below(3) as usize, h, w];
+        let text = format!(
+            "kernel_h: {kh} kernel_w: {kw} stride_h: {sh} stride_w: {sw} pad_h: {ph} pad_w: {pw} round_mode: {round}"
+        );
+        (text, shape)
+    }
+
+    #[test]
+    fn max_gradients_random_windows() {
+        let mut rng = Rng::new(7);
+        for _ in 0..12 {
+            let (extra, shape) = random_config(&mut rng, true);
+            let mut t = layer("MAX", &extra, 1, &shape);
+            let n = t.bottoms[0].count();
+            t.bottoms[0].data = distinct(n, &mut rng);
+            t.check_gradients(&[true], false, 1e-3, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn ave_gradients_random_windows() {
+        let mut rng = Rng::new(11);
+        for _ in 0..12 {
+            let (extra, shape) = random_config(&mut rng, false);
+            let mut t = layer("AVE", &extra, 1, &shape);
+            t.check_gradients(&[true], false, 1e-2, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn global_gradients() {
+        for pool in ["MAX", "AVE"] {
+            let mut t = layer(pool, "global_pooling: true", 1, &[2, 3, 4, 5]);
+            let mut rng = Rng::new(3);
+            t.bottoms[0].data = distinct(120, &mut rng);
+            t.check_gradients(&[true], false, 1e-3, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn ave_divisor_counts_pad_but_not_overhang() {
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        // Pad 1, k 2, s 2: every window is 2×2 in padded coordinates (divisor 4).
+        let mut t = layer("AVE", "kernel_size: 2 stride: 2 pad: 1", 1, &[1, 1, 3, 3]);
+        t.bottoms[0].data = x.clone();
+        t.forward();
+        assert_eq!(t.tops[0].shape, vec![1, 1, 2, 2]);
+        assert_eq!(t.tops[0].data, vec![0.25, 1.25, 2.75, 7.0]);
+        // No pad, ceil: the last windows overhang the image and divide by what is left.
+        let mut t = layer("AVE", "kernel_size: 2 stride: 2", 1, &[1, 1, 3, 3]);
+        t.bottoms[0].data = x;
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![3.0, 4.5, 7.5, 9.0]);
+    }
+
+    #[test]
+    fn max_mask_top_and_first_maximum_wins() {
+        let mut t = layer("MAX", "kernel_size: 2 stride: 1", 2, &[1, 1, 3, 3]);
+        t.bottoms[0].data = vec![1.0, 1.0, 0.0, 1.0, 1.0, 5.0, 0.0, 2.0, 2.0];
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![1.0, 5.0, 2.0, 5.0]);
+        assert_eq!(t.tops[1].data, vec![0.0, 5.0, 7.0, 5.0]);
+        // Backward routes each gradient to its argmax, summing where windows share it.
+        t.tops[0].diff = vec![1.0, 2.0, 3.0, 4.0];
+        t.bottoms[0].diff.fill(9.0);
+        t.backward(&[true]);
+        assert_eq!(
+            t.bottoms[0].diff,
+            vec![1.0, 0.0, 0.0, 0.0, 0.0, 6.0, 0.0, 3.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn empty_windows_do_not_touch_gradients() {
+        // k 1, s 2 over 2 rows, ceil: the second row of windows starts at row 2,
+        // beyond the image (no pad, so Caffe's clip rule keeps it).
+        let mut t = layer("MAX", "kernel_size: 1 stride: 2", 2, &[1, 1, 2, 3]);
+        t.bottoms[0].data = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![1.0, 3.0, f32::MIN, f32::MIN]);
+        assert_eq!(t.tops[1].data, vec![0.0, 2.0, -1.0, -1.0]);
+        t.tops[0].diff = vec![1.0, 1.0, 1.0, 1.0];
+        t.backward(&[true]);
+        assert_eq!(t.bottoms[0].diff, vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+        // AVE: Caffe divides 0 by 0 there (NaN); here the empty window gives 0.
+        let mut t = layer("AVE", "kernel_size: 1 stride: 2", 1, &[1, 1, 2, 3]);
+        t.bottoms[0].data = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![1.0, 3.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn parallel_planes_match_single_images() {
+        for pool in ["MAX", "AVE"] {
+            let shape = [16, 8, 20, 20];
+            let mut big = layer(pool, "kernel_size: 3 stride: 2 pad: 1", 1, &shape);
+            big.forward();
+            big.tops[0].diff = big.tops[0].data.iter().map(|v| v * 0.5 + 1.0).collect();
+            big.backward(&[true]);
+            let image = 8 * 20 * 20;
+            let out = big.tops[0].count() / 16;
+            for n in [0, 7, 15] {
+                let mut one = layer(pool, "kernel_size: 3 stride: 2 pad: 1", 1, &[1, 8, 20, 20]);
+                one.bottoms[0].data = big.bottoms[0].data[n * image..(n + 1) * image].to_vec();
+                one.forward();
+                assert_eq!(one.tops[0].data, big.tops[0].data[n * out..(n + 1) * out]);
+                one.tops[0].diff = big.tops[0].diff[n * out..(n + 1) * out].to_vec();
+                one.backward(&[true]);
+                assert_eq!(
+                    one.bottoms[0].diff,
+                    big.bottoms[0].diff[n * image..(n + 1) * image]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stochastic_is_refused_on_cpu() {
+        let mut t = layer("STOCHASTIC", "kernel_size: 2 stride: 2", 1, &[1, 1, 4, 4]);
+        let bottoms: Vec<&Blob> = t.bottoms.iter().collect();
+        let mut rng = Rng::new(1);
+        let mut ctx = RunContext {
+            phase: Phase::Test,
+            rng: &mut rng,
+        };
+        let err = t
+            .layer
+            .forward(&bottoms, &mut t.tops, &mut [], &mut ctx)
+            .unwrap_err();
+        assert!(err.contains("not supported on CPU"), "{err}");
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let p = crate::layers::testing::layer_param(
+            "type: \"Pooling\" bottom: \"x\" top: \"y\" pooling_param { pool: MAX kernel_size: 2 }",
+        );
+        let mut l = Pooling::new(&p).unwrap();
+        assert!(l.reshape(&[vec![1, 2, 3]]).is_err());
+        assert!(l.reshape(&[vec![1, 2, 0, 4]]).is_err());
+        let mut rng = Rng::new(1);
+        let mut ctx = RunContext {
+            phase: Phase::Test,
+            rng: &mut rng,
+        };
+        // Running before reshape, or with a bottom of another shape.
+        let x = Blob::new(&[1, 1, 4, 4]);
+        let mut tops = vec![Blob::new(&[1, 1, 3, 3])];
+        assert!(l.forward(&[&x], &mut tops, &mut [], &mut ctx).is_err());
+        l.reshape(&[vec![1, 1, 4, 4]]).unwrap();
+        let mut bottoms = vec![x.clone()];
+        let top_refs: Vec<&Blob> = tops.iter().collect();
+        // Backward before any forward has no argmax to route through.
+        assert!(l
+            .backward(&top_refs, &[true], &mut bottoms, &mut [], &mut ctx)
+            .is_err());
+        let other = Blob::new(&[1, 1, 5, 5]);
+        assert!(l.forward(&[&other], &mut tops, &mut [], &mut ctx).is_err());
+        let mut short = vec![Blob::new(&[1, 1, 2, 2])];
+        assert!(l.forward(&[&x], &mut short, &mut [], &mut ctx).is_err());
+        assert!(l.forward(&[&x], &mut tops, &mut [], &mut ctx).is_ok());
+    }
 
     #[test]
     fn ceil_mode_and_pad_clip() {
