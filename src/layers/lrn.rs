@@ -364,3 +364,123 @@ impl Layer for Lrn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testing::{layer_param, TestLayer};
+    use crate::proto::Phase;
+    use crate::rng::Rng;
+
+    fn layer(params: &str, shape: &[usize]) -> TestLayer {
+        let text = format!("type: \"LRN\" bottom: \"x\" top: \"y\" lrn_param {{ {params} }}");
+        TestLayer::new(&text, Phase::Test, &[shape.to_vec()])
+    }
+
+    #[test]
+    fn across_channels_gradients() {
+        let mut rng = Rng::new(5);
+        for size in [1, 3, 5, 7] {
+            let c = 1 + rng.below(8) as usize;
+            let k = 0.5 + rng.uniform(0.0, 2.0);
+            let beta = rng.uniform(0.3, 1.0);
+            let shape = [1 + rng.below(2) as usize, c, 2 + rng.below(3) as usize, 3];
+            let mut t = layer(
+                &format!("local_size: {size} alpha: 0.7 beta: {beta} k: {k}"),
+                &shape,
+            );
+            t.check_gradients(&[true], false, 1e-2, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn within_channel_gradients() {
+        for (size, shape) in [(1, [1, 2, 3, 3]), (3, [2, 2, 4, 5]), (5, [1, 3, 3, 6])] {
+            let mut t = layer(
+                &format!("local_size: {size} alpha: 0.9 beta: 0.6 norm_region: WITHIN_CHANNEL"),
+                &shape,
+            );
+            t.check_gradients(&[true], false, 1e-2, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn values_match_the_formulas() {
+        // ACROSS, one channel of three: s = k + (α/n)·x² (the neighbours are padding).
+        let mut t = layer("local_size: 3 alpha: 0.6 beta: 0.5 k: 2", &[1, 1, 1, 2]);
+        t.bottoms[0].data = vec![1.0, -2.0];
+        t.forward();
+        let want = |x: f32| x * (2.0 + 0.2 * x * x).powf(-0.5);
+        assert!((t.tops[0].data[0] - want(1.0)).abs() < 1e-6);
+        assert!((t.tops[0].data[1] - want(-2.0)).abs() < 1e-6);
+        // ACROSS, two channels, n = 3: each channel sees both.
+        let mut t = layer("local_size: 3 alpha: 3 beta: 1 k: 1", &[1, 2, 1, 1]);
+        t.bottoms[0].data = vec![1.0, 2.0];
+        t.forward();
+        // s = 1 + (3/3)·(1 + 4) = 6 for both.
+        assert!((t.tops[0].data[0] - 1.0 / 6.0).abs() < 1e-6);
+        assert!((t.tops[0].data[1] - 2.0 / 6.0).abs() < 1e-6);
+        // WITHIN, 1×1 image, n = 3: the mean divides x² by n² = 9; k is ignored.
+        let mut t = layer(
+            "local_size: 3 alpha: 0.9 beta: 0.75 k: 5 norm_region: WITHIN_CHANNEL",
+            &[1, 1, 1, 1],
+        );
+        t.bottoms[0].data = vec![3.0];
+        t.forward();
+        let want = 3.0 * (1.0f32 + 0.9 * 9.0 / 9.0).powf(-0.75);
+        assert!((t.tops[0].data[0] - want).abs() < 1e-6);
+    }
+
+    #[test]
+    fn parallel_images_match_single_images() {
+        for region in ["ACROSS_CHANNELS", "WITHIN_CHANNEL"] {
+            let params = format!("local_size: 5 alpha: 0.5 beta: 0.75 norm_region: {region}");
+            let mut big = layer(&params, &[16, 16, 12, 12]);
+            big.forward();
+            big.tops[0].diff = big.tops[0].data.iter().map(|v| v - 0.25).collect();
+            big.backward(&[true]);
+            let image = 16 * 12 * 12;
+            for n in [0, 9, 15] {
+                let mut one = layer(&params, &[1, 16, 12, 12]);
+                let r = n * image..(n + 1) * image;
+                one.bottoms[0].data = big.bottoms[0].data[r.clone()].to_vec();
+                one.forward();
+                assert_eq!(one.tops[0].data, big.tops[0].data[r.clone()]);
+                one.tops[0].diff = big.tops[0].diff[r.clone()].to_vec();
+                one.backward(&[true]);
+                assert_eq!(one.bottoms[0].diff, big.bottoms[0].diff[r]);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let even =
+            layer_param("type: \"LRN\" bottom: \"x\" top: \"y\" lrn_param { local_size: 4 }");
+        assert!(Lrn::new(&even).is_err());
+        let p = layer_param("type: \"LRN\" bottom: \"x\" top: \"y\"");
+        let mut l = Lrn::new(&p).unwrap();
+        assert!(l.reshape(&[vec![2, 3, 4]]).is_err());
+        let mut rng = Rng::new(1);
+        let mut ctx = RunContext {
+            phase: Phase::Test,
+            rng: &mut rng,
+        };
+        let x = Blob::new(&[1, 2, 2, 2]);
+        let mut tops = vec![Blob::new(&[1, 2, 2, 2])];
+        assert!(l.forward(&[&x], &mut tops, &mut [], &mut ctx).is_err());
+        l.reshape(&[vec![1, 2, 2, 2]]).unwrap();
+        let mut bottoms = vec![x.clone()];
+        let top_refs: Vec<&Blob> = tops.iter().collect();
+        assert!(l
+            .backward(&top_refs, &[true], &mut bottoms, &mut [], &mut ctx)
+            .is_err());
+        let other = Blob::new(&[1, 2, 2, 3]);
+        assert!(l.forward(&[&other], &mut tops, &mut [], &mut ctx).is_err());
+        assert!(l.forward(&[&x], &mut tops, &mut [], &mut ctx).is_ok());
+        let top_refs: Vec<&Blob> = tops.iter().collect();
+        assert!(l
+            .backward(&top_refs, &[true], &mut bottoms, &mut [], &mut ctx)
+            .is_ok());
+    }
+}
