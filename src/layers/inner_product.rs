@@ -302,3 +302,170 @@ impl Layer for InnerProduct {
         count(&tops[0]) as u64 * self.inputs as u64
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testing::{layer_param, TestLayer};
+    use crate::proto::Phase;
+    use crate::rng::Rng;
+
+    fn layer(params: &str, shape: &[usize]) -> TestLayer {
+        let text = format!(
+            "type: \"InnerProduct\" bottom: \"x\" top: \"y\" inner_product_param {{ {params} }}"
+        );
+        TestLayer::new(&text, Phase::Test, &[shape.to_vec()])
+    }
+
+    #[test]
+    fn gradients_for_every_layout() {
+        for (params, shape) in [
+            ("num_output: 4", vec![3, 2, 2, 2]),
+            ("num_output: 3 transpose: true", vec![2, 5]),
+            ("num_output: 2 bias_term: false", vec![2, 3, 2]),
+            ("num_output: 3 axis: 2", vec![2, 2, 3, 2]),
+            ("num_output: 2 axis: -1 transpose: true", vec![2, 3, 4]),
+        ] {
+            let mut t = layer(params, &shape);
+            t.check_gradients(&[true], true, 1e-2, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn values_and_accumulation() {
+        // X (2×3) · Wᵀ with W (2×3), plus b.
+        let mut t = layer("num_output: 2", &[2, 3]);
+        t.bottoms[0].data = vec![1.0, 2.0, 3.0, -1.0, 0.0, 1.0];
+        t.params[0].data = vec![1.0, 0.0, -1.0, 0.5, 0.5, 0.5];
+        t.params[1].data = vec![10.0, 20.0];
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![8.0, 23.0, 8.0, 20.0]);
+        // The same product with W stored transposed (3×2).
+        let mut tt = layer("num_output: 2 transpose: true", &[2, 3]);
+        tt.bottoms[0].data = t.bottoms[0].data.clone();
+        tt.params[0].data = vec![1.0, 0.5, 0.0, 0.5, -1.0, 0.5];
+        tt.params[1].data = vec![10.0, 20.0];
+        tt.forward();
+        assert_eq!(tt.tops[0].data, t.tops[0].data);
+        // Backward: parameter gradients accumulate, the bottom gradient is overwritten.
+        t.tops[0].diff = vec![1.0, 0.0, 0.0, 2.0];
+        t.bottoms[0].diff.fill(7.0);
+        t.backward(&[true]);
+        let dw = vec![1.0, 2.0, 3.0, -2.0, 0.0, 2.0];
+        assert_eq!(t.params[0].diff, dw);
+        assert_eq!(t.params[1].diff, vec![1.0, 2.0]);
+        assert_eq!(t.bottoms[0].diff, vec![1.0, 0.0, -1.0, 1.0, 1.0, 1.0]);
+        t.backward(&[true]);
+        let twice: Vec<f32> = dw.iter().map(|v| v * 2.0).collect();
+        assert_eq!(t.params[0].diff, twice);
+        assert_eq!(t.params[1].diff, vec![2.0, 4.0]);
+        assert_eq!(t.bottoms[0].diff, vec![1.0, 0.0, -1.0, 1.0, 1.0, 1.0]);
+        // No propagate_down: the bottom diff is left alone, params still accumulate.
+        t.bottoms[0].diff.fill(7.0);
+        t.backward(&[false]);
+        assert_eq!(t.bottoms[0].diff, vec![7.0; 6]);
+        assert_eq!(t.params[1].diff, vec![3.0, 6.0]);
+    }
+
+    /// Large enough for the threaded gemm path; checked against plain loops in f64.
+    #[test]
+    fn large_products_match_naive_loops() {
+        for transpose in [false, true] {
+            let (m, k, n) = (48, 160, 70);
+            let mut t = layer(&format!("num_output: {n} transpose: {transpose}"), &[m, k]);
+            t.forward();
+            let mut rng = Rng::new(8);
+            t.tops[0].diff = (0..m * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            t.backward(&[true]);
+            let (x, w, b, dy) = (
+                &t.bottoms[0].data,
+                &t.params[0].data,
+                &t.params[1].data,
+                &t.tops[0].diff,
+            );
+            let wt = |o: usize, i: usize| {
+                if transpose {
+                    w[i * n + o]
+                } else {
+                    w[o * k + i]
+                }
+            } as f64;
+            let close = |a: f32, b: f64| (a as f64 - b).abs() <= 1e-4 * (1.0 + b.abs());
+            for r in 0..m {
+                for o in 0..n {
+                    let y: f64 =
+                        b[o] as f64 + (0..k).map(|i| x[r * k + i] as f64 * wt(o, i)).sum::<f64>();
+                    assert!(close(t.tops[0].data[r * n + o], y), "y[{r},{o}]");
+                }
+                for i in 0..k {
+                    let dx: f64 = (0..n).map(|o| dy[r * n + o] as f64 * wt(o, i)).sum();
+                    assert!(close(t.bottoms[0].diff[r * k + i], dx), "dx[{r},{i}]");
+                }
+            }
+            for o in 0..n {
+                for i in 0..k {
+                    let dw: f64 = (0..m)
+                        .map(|r| dy[r * n + o] as f64 * x[r * k + i] as f64)
+                        .sum();
+                    let at = if transpose { i * n + o } else { o * k + i };
+                    assert!(close(t.params[0].diff[at], dw), "dw[{o},{i}]");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let zero = layer_param("type: \"InnerProduct\" inner_product_param { num_output: 0 }");
+        assert!(InnerProduct::new(&zero).is_err());
+        let filler = layer_param(
+            "type: \"InnerProduct\" inner_product_param { num_output: 2 weight_filler { type: \"gausian\" } }",
+        );
+        assert!(InnerProduct::new(&filler).is_err());
+        let p = layer_param("type: \"InnerProduct\" inner_product_param { num_output: 2 }");
+        let mut l = InnerProduct::new(&p).unwrap();
+        assert!(l.reshape(&[vec![2, 3]]).is_ok());
+        let mut rng = Rng::new(1);
+        let mut ctx = RunContext {
+            phase: Phase::Test,
+            rng: &mut rng,
+        };
+        let x = Blob::new(&[2, 3]);
+        let mut tops = vec![Blob::new(&[2, 2])];
+        // Missing bias, wrong weight size, wrong input size, wrong top size.
+        let mut no_bias = vec![Blob::new(&[2, 3])];
+        assert!(l.forward(&[&x], &mut tops, &mut no_bias, &mut ctx).is_err());
+        let mut small = vec![Blob::new(&[2, 2]), Blob::new(&[2])];
+        assert!(l.forward(&[&x], &mut tops, &mut small, &mut ctx).is_err());
+        let mut params = vec![Blob::new(&[2, 3]), Blob::new(&[2])];
+        let wide = Blob::new(&[2, 4]);
+        assert!(l
+            .forward(&[&wide], &mut tops, &mut params, &mut ctx)
+            .is_err());
+        let mut short = vec![Blob::new(&[1, 2])];
+        assert!(l.forward(&[&x], &mut short, &mut params, &mut ctx).is_err());
+        assert!(l.forward(&[&x], &mut tops, &mut params, &mut ctx).is_ok());
+        let top_refs: Vec<&Blob> = short.iter().collect();
+        let mut bottoms = vec![x.clone()];
+        assert!(l
+            .backward(&top_refs, &[true], &mut bottoms, &mut params, &mut ctx)
+            .is_err());
+        // An axis beyond the bottom's axes.
+        let axis =
+            layer_param("type: \"InnerProduct\" inner_product_param { num_output: 2 axis: 3 }");
+        let mut l = InnerProduct::new(&axis).unwrap();
+        assert!(l.reshape(&[vec![2, 3]]).is_err());
+    }
+
+    #[test]
+    fn gemm_helper_checks_buffers() {
+        let a = [1.0f32; 6];
+        let b = [1.0f32; 6];
+        let mut c = [0.0f32; 3];
+        let op = |data| Operand { data, trans: false };
+        assert!(gemm_rm(2, 2, 3, op(&a), op(&b), &mut c, false).is_err());
+        let mut c = [5.0f32; 4];
+        assert!(gemm_rm(2, 2, 0, op(&a), op(&b), &mut c, false).is_ok());
+        assert_eq!(c, [0.0; 4]);
+    }
+}
