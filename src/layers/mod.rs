@@ -226,6 +226,8 @@ pub const KNOWN_TYPES: &[&str] = &[
     "Deconvolution",
     "Pooling",
     "InnerProduct",
+    // vision layers (pool branch)
+    "LRN",
 ];
 
 /// Builds the layer a LayerParameter describes.
@@ -236,6 +238,8 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "Deconvolution" => Box::new(convolution::Convolution::new(param, true)?),
         "Pooling" => Box::new(pooling::Pooling::new(param)?),
         "InnerProduct" => Box::new(inner_product::InnerProduct::new(param)?),
+        // vision layers (pool branch)
+        "LRN" => Box::new(lrn::Lrn::new(param)?),
         other => {
             let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
                 .map(|s| format!(" — did you mean `{s}`?"))
@@ -256,6 +260,7 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
 pub mod convolution;
 pub mod inner_product;
 pub mod input;
+pub mod lrn;
 pub mod pooling;
 #[cfg(test)]
 pub mod testing;
