@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::blob::Blob;
-use crate::proto::{LayerParameter, Phase};
+use crate::proto::{LayerParameter, ParamSpec, Phase};
 
 pub type Shape = Vec<usize>;
 
@@ -141,6 +141,15 @@ pub trait Layer: Send {
         Ok(())
     }
 
+    /// The ParamSpecs (lr_mult, decay_mult, sharing) of this layer's parameter blobs,
+    /// given those the prototxt declares. Called by the graph once the layer is
+    /// shaped, before parameters are created. Layers that, like Caffe's, rewrite
+    /// their own `param` in LayerSetUp override it: BatchNorm freezes its statistics
+    /// with lr_mult 0 (and refuses a non-zero one).
+    fn param_specs(&self, declared: &[ParamSpec]) -> Result<Vec<ParamSpec>, String> {
+        Ok(declared.to_vec())
+    }
+
     /// Whether `force_backward` may ask for this bottom's gradient (labels: no).
     fn allow_force_backward(&self, _bottom: usize) -> bool {
         true
@@ -228,6 +237,25 @@ pub const KNOWN_TYPES: &[&str] = &[
     "InnerProduct",
     // vision layers (pool branch)
     "LRN",
+    // neuron layers (neuron branch)
+    "ReLU",
+    "PReLU",
+    "ELU",
+    "Sigmoid",
+    "TanH",
+    "AbsVal",
+    "BNLL",
+    "Power",
+    "Exp",
+    "Log",
+    "Threshold",
+    "Clip",
+    "Swish",
+    "Dropout",
+    "BatchNorm",
+    "Scale",
+    "Bias",
+    "MVN",
 ];
 
 /// Builds the layer a LayerParameter describes.
@@ -240,6 +268,25 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "InnerProduct" => Box::new(inner_product::InnerProduct::new(param)?),
         // vision layers (pool branch)
         "LRN" => Box::new(lrn::Lrn::new(param)?),
+        // neuron layers (neuron branch)
+        "ReLU" => Box::new(Neuron(relu::ReLU::new(param)?)),
+        "PReLU" => Box::new(prelu::PReLU::new(param)?),
+        "ELU" => Box::new(Neuron(elu::Elu::new(param)?)),
+        "Sigmoid" => Box::new(Neuron(sigmoid::Sigmoid)),
+        "TanH" => Box::new(Neuron(tanh::TanH)),
+        "AbsVal" => Box::new(Neuron(absval::AbsVal)),
+        "BNLL" => Box::new(Neuron(bnll::Bnll)),
+        "Power" => Box::new(Neuron(power::Power::new(param)?)),
+        "Exp" => Box::new(Neuron(exp::Exp::new(param)?)),
+        "Log" => Box::new(Neuron(log::Log::new(param)?)),
+        "Threshold" => Box::new(Neuron(threshold::Threshold::new(param)?)),
+        "Clip" => Box::new(Neuron(clip::Clip::new(param)?)),
+        "Swish" => Box::new(Neuron(swish::Swish::new(param)?)),
+        "Dropout" => Box::new(dropout::Dropout::new(param)?),
+        "BatchNorm" => Box::new(batch_norm::BatchNorm::new(param, ctx)?),
+        "Scale" => Box::new(scale::Scale::new(param)?),
+        "Bias" => Box::new(bias::Bias::new(param)?),
+        "MVN" => Box::new(mvn::Mvn::new(param)?),
         other => {
             let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
                 .map(|s| format!(" — did you mean `{s}`?"))
@@ -262,5 +309,26 @@ pub mod inner_product;
 pub mod input;
 pub mod lrn;
 pub mod pooling;
+// neuron layers (neuron branch)
+pub mod absval;
+pub mod batch_norm;
+pub mod bias;
+pub mod bnll;
+pub mod clip;
+pub mod dropout;
+pub mod elu;
+pub mod exp;
+pub mod log;
+pub mod mvn;
+pub mod neuron;
+pub mod power;
+pub mod prelu;
+pub mod relu;
+pub mod scale;
+pub mod sigmoid;
+pub mod swish;
+pub mod tanh;
+pub mod threshold;
+use neuron::Neuron;
 #[cfg(test)]
 pub mod testing;
