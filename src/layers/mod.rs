@@ -226,6 +226,25 @@ pub const KNOWN_TYPES: &[&str] = &[
     "Deconvolution",
     "Pooling",
     "InnerProduct",
+    // utility and loss layers (util branch)
+    "Softmax",
+    "SoftmaxWithLoss",
+    "EuclideanLoss",
+    "SigmoidCrossEntropyLoss",
+    "HingeLoss",
+    "Accuracy",
+    "ArgMax",
+    "Eltwise",
+    "Concat",
+    "Slice",
+    "Split",
+    "Flatten",
+    "Reshape",
+    "Crop",
+    "Tile",
+    "Reduction",
+    "Silence",
+    "DummyData",
 ];
 
 /// Builds the layer a LayerParameter describes.
@@ -236,6 +255,27 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "Deconvolution" => Box::new(convolution::Convolution::new(param, true)?),
         "Pooling" => Box::new(pooling::Pooling::new(param)?),
         "InnerProduct" => Box::new(inner_product::InnerProduct::new(param)?),
+        // utility and loss layers (util branch)
+        "Softmax" => Box::new(softmax::Softmax::new(param)?),
+        "SoftmaxWithLoss" => Box::new(softmax_loss::SoftmaxWithLoss::new(param)?),
+        "EuclideanLoss" => Box::new(euclidean_loss::EuclideanLoss::new(param)?),
+        "SigmoidCrossEntropyLoss" => {
+            Box::new(sigmoid_ce_loss::SigmoidCrossEntropyLoss::new(param)?)
+        }
+        "HingeLoss" => Box::new(hinge_loss::HingeLoss::new(param)?),
+        "Accuracy" => Box::new(accuracy::Accuracy::new(param)?),
+        "ArgMax" => Box::new(argmax::ArgMax::new(param)?),
+        "Eltwise" => Box::new(eltwise::Eltwise::new(param)?),
+        "Concat" => Box::new(concat::Concat::new(param)?),
+        "Slice" => Box::new(slice::Slice::new(param)?),
+        "Split" => Box::new(split::Split::new(param)?),
+        "Flatten" => Box::new(flatten::Flatten::new(param)?),
+        "Reshape" => Box::new(reshape::Reshape::new(param)?),
+        "Crop" => Box::new(crop::Crop::new(param)?),
+        "Tile" => Box::new(tile::Tile::new(param)?),
+        "Reduction" => Box::new(reduction::Reduction::new(param)?),
+        "Silence" => Box::new(silence::Silence::new(param)?),
+        "DummyData" => Box::new(dummy_data::DummyData::new(param)?),
         other => {
             let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
                 .map(|s| format!(" — did you mean `{s}`?"))
@@ -257,5 +297,27 @@ pub mod convolution;
 pub mod inner_product;
 pub mod input;
 pub mod pooling;
+// utility and loss layers (util branch)
+pub mod accuracy;
+pub mod argmax;
+pub mod axis_copy;
+pub mod concat;
+pub mod crop;
+pub mod dummy_data;
+pub mod eltwise;
+pub mod euclidean_loss;
+pub mod flatten;
+pub mod hinge_loss;
+pub mod loss_norm;
+pub mod reduction;
+pub mod reshape;
+pub mod sigmoid_ce_loss;
+pub mod silence;
+pub mod slice;
+pub mod softmax;
+pub mod softmax_loss;
+pub mod softmax_math;
+pub mod split;
 #[cfg(test)]
 pub mod testing;
+pub mod tile;
