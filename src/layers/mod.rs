@@ -256,6 +256,25 @@ pub const KNOWN_TYPES: &[&str] = &[
     "Scale",
     "Bias",
     "MVN",
+    // utility and loss layers (util branch)
+    "Softmax",
+    "SoftmaxWithLoss",
+    "EuclideanLoss",
+    "SigmoidCrossEntropyLoss",
+    "HingeLoss",
+    "Accuracy",
+    "ArgMax",
+    "Eltwise",
+    "Concat",
+    "Slice",
+    "Split",
+    "Flatten",
+    "Reshape",
+    "Crop",
+    "Tile",
+    "Reduction",
+    "Silence",
+    "DummyData",
 ];
 
 /// Builds the layer a LayerParameter describes.
@@ -287,6 +306,27 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "Scale" => Box::new(scale::Scale::new(param)?),
         "Bias" => Box::new(bias::Bias::new(param)?),
         "MVN" => Box::new(mvn::Mvn::new(param)?),
+        // utility and loss layers (util branch)
+        "Softmax" => Box::new(softmax::Softmax::new(param)?),
+        "SoftmaxWithLoss" => Box::new(softmax_loss::SoftmaxWithLoss::new(param)?),
+        "EuclideanLoss" => Box::new(euclidean_loss::EuclideanLoss::new(param)?),
+        "SigmoidCrossEntropyLoss" => {
+            Box::new(sigmoid_ce_loss::SigmoidCrossEntropyLoss::new(param)?)
+        }
+        "HingeLoss" => Box::new(hinge_loss::HingeLoss::new(param)?),
+        "Accuracy" => Box::new(accuracy::Accuracy::new(param)?),
+        "ArgMax" => Box::new(argmax::ArgMax::new(param)?),
+        "Eltwise" => Box::new(eltwise::Eltwise::new(param)?),
+        "Concat" => Box::new(concat::Concat::new(param)?),
+        "Slice" => Box::new(slice::Slice::new(param)?),
+        "Split" => Box::new(split::Split::new(param)?),
+        "Flatten" => Box::new(flatten::Flatten::new(param)?),
+        "Reshape" => Box::new(reshape::Reshape::new(param)?),
+        "Crop" => Box::new(crop::Crop::new(param)?),
+        "Tile" => Box::new(tile::Tile::new(param)?),
+        "Reduction" => Box::new(reduction::Reduction::new(param)?),
+        "Silence" => Box::new(silence::Silence::new(param)?),
+        "DummyData" => Box::new(dummy_data::DummyData::new(param)?),
         other => {
             let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
                 .map(|s| format!(" — did you mean `{s}`?"))
@@ -330,5 +370,27 @@ pub mod swish;
 pub mod tanh;
 pub mod threshold;
 use neuron::Neuron;
+// utility and loss layers (util branch)
+pub mod accuracy;
+pub mod argmax;
+pub mod axis_copy;
+pub mod concat;
+pub mod crop;
+pub mod dummy_data;
+pub mod eltwise;
+pub mod euclidean_loss;
+pub mod flatten;
+pub mod hinge_loss;
+pub mod loss_norm;
+pub mod reduction;
+pub mod reshape;
+pub mod sigmoid_ce_loss;
+pub mod silence;
+pub mod slice;
+pub mod softmax;
+pub mod softmax_loss;
+pub mod softmax_math;
+pub mod split;
 #[cfg(test)]
 pub mod testing;
+pub mod tile;
