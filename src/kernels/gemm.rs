@@ -102,6 +102,7 @@ mod tests {
     use super::*;
     use crate::rng::Rng;
 
+    #[allow(clippy::too_many_arguments)]
     fn naive(
         ta: bool,
         tb: bool,

@@ -581,3 +581,217 @@ impl Layer for Convolution {
         positions * per_position
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testing::TestLayer;
+    use crate::proto::Phase;
+
+    fn conv(params: &str) -> String {
+        format!(r#"type: "Convolution" bottom: "x" top: "y" convolution_param {{ {params} }}"#)
+    }
+
+    fn deconv(params: &str) -> String {
+        format!(r#"type: "Deconvolution" bottom: "x" top: "y" convolution_param {{ {params} }}"#)
+    }
+
+    fn check(text: &str, shapes: &[Shape]) {
+        let mut t = TestLayer::new(text, Phase::Train, shapes);
+        let all = vec![true; shapes.len()];
+        t.check_gradients(&all, true, 1e-2, 1e-2, None);
+    }
+
+    #[test]
+    fn gradients_plain_padded_strided() {
+        check(
+            &conv("num_output: 3 kernel_size: 3 pad: 1 stride: 2"),
+            &[vec![2, 2, 7, 6]],
+        );
+    }
+
+    #[test]
+    fn gradients_hw_forms_without_bias() {
+        check(
+            &conv("num_output: 2 kernel_h: 2 kernel_w: 3 pad_h: 0 pad_w: 2 stride_h: 1 stride_w: 3 bias_term: false"),
+            &[vec![2, 3, 5, 6]],
+        );
+    }
+
+    #[test]
+    fn gradients_group_and_dilation() {
+        check(
+            &conv("num_output: 4 kernel_size: 2 dilation: 2 pad: 1 group: 2"),
+            &[vec![3, 4, 6, 5]],
+        );
+    }
+
+    #[test]
+    fn gradients_pointwise() {
+        check(
+            &conv("num_output: 3 kernel_size: 1 group: 1"),
+            &[vec![3, 4, 3, 2]],
+        );
+    }
+
+    #[test]
+    fn gradients_depthwise() {
+        check(
+            &conv("num_output: 3 kernel_size: 3 pad: 2 stride: 2 group: 3"),
+            &[vec![2, 3, 7, 6]],
+        );
+    }
+
+    #[test]
+    fn gradients_deconv() {
+        check(
+            &deconv("num_output: 2 kernel_size: 3 stride: 2 pad: 1"),
+            &[vec![2, 3, 4, 3]],
+        );
+    }
+
+    #[test]
+    fn gradients_deconv_group_dilation() {
+        check(
+            &deconv("num_output: 4 kernel_size: 2 stride: 2 dilation: 2 group: 2"),
+            &[vec![2, 2, 3, 4]],
+        );
+    }
+
+    #[test]
+    fn gradients_deconv_depthwise() {
+        check(
+            &deconv("num_output: 3 kernel_size: 3 stride: 2 group: 3"),
+            &[vec![2, 3, 3, 3]],
+        );
+    }
+
+    #[test]
+    fn gradients_one_spatial_axis_and_two_bottoms() {
+        let text = r#"type: "Convolution" bottom: "a" bottom: "b" top: "c" top: "d"
+            convolution_param { num_output: 2 kernel_size: 3 pad: 1 stride: 2 }"#;
+        check(text, &[vec![3, 2, 9], vec![3, 2, 9]]);
+    }
+
+    #[test]
+    fn gradients_random_shapes() {
+        let mut rng = Rng::new(5);
+        for _ in 0..12 {
+            let group = 1 + rng.below(2) as u32;
+            let cin = group as usize * (1 + rng.below(2) as usize);
+            let cout = group * (1 + rng.below(2) as u32);
+            let k = 1 + rng.below(3);
+            let stride = 1 + rng.below(2);
+            let pad = rng.below(2);
+            let dilation = 1 + rng.below(2);
+            let h = 4 + rng.below(3) as usize;
+            let w = 4 + rng.below(3) as usize;
+            let params = format!(
+                "num_output: {cout} kernel_size: {k} stride: {stride} pad: {pad} dilation: {dilation} group: {group}"
+            );
+            let text = if rng.bernoulli(0.5) {
+                deconv(&params)
+            } else {
+                conv(&params)
+            };
+            check(&text, &[vec![2, cin, h, w]]);
+        }
+    }
+
+    #[test]
+    fn no_bottom_gradient_without_propagate_down_and_param_gradients_accumulate() {
+        let mut t = TestLayer::new(
+            &conv("num_output: 4 kernel_size: 3 pad: 1"),
+            Phase::Train,
+            &[vec![5, 3, 6, 6]],
+        );
+        t.forward();
+        let mut rng = Rng::new(9);
+        t.tops[0]
+            .diff
+            .iter_mut()
+            .for_each(|d| *d = rng.uniform(-1.0, 1.0));
+        t.bottoms[0].diff.iter_mut().for_each(|d| *d = 7.0);
+        t.backward(&[false]);
+        assert!(t.bottoms[0].diff.iter().all(|&d| d == 7.0));
+        let once: Vec<Vec<f32>> = t.params.iter().map(|p| p.diff.clone()).collect();
+        assert!(once[0].iter().any(|&d| d != 0.0) && once[1].iter().any(|&d| d != 0.0));
+        t.backward(&[true]);
+        for (p, o) in t.params.iter().zip(&once) {
+            for (a, b) in p.diff.iter().zip(o) {
+                assert!(
+                    (a - 2.0 * b).abs() <= 1e-5 * (1.0 + b.abs()),
+                    "{a} vs 2·{b}"
+                );
+            }
+        }
+        assert!(t.bottoms[0].diff.iter().all(|&d| d != 7.0));
+    }
+
+    #[test]
+    fn batch_results_equal_per_image_results_and_repeat_exactly() {
+        // Parallel ranges of images must give each image what it gets alone.
+        let text = conv("num_output: 4 kernel_size: 3 pad: 1 group: 2");
+        let mut batch = TestLayer::new(&text, Phase::Train, &[vec![7, 4, 5, 5]]);
+        batch.forward();
+        let first = batch.tops[0].data.clone();
+        batch.forward();
+        assert_eq!(batch.tops[0].data, first, "forward is not repeatable");
+        let per = 4 * 5 * 5;
+        for n in 0..7 {
+            let mut one = TestLayer::new(&text, Phase::Train, &[vec![1, 4, 5, 5]]);
+            one.params = batch.params.clone();
+            one.bottoms[0]
+                .data
+                .copy_from_slice(&batch.bottoms[0].data[n * per..(n + 1) * per]);
+            one.forward();
+            for (a, b) in one.tops[0].data.iter().zip(&first[n * per..(n + 1) * per]) {
+                assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()));
+            }
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let param = crate::layers::testing::layer_param(&conv("num_output: 2 kernel_size: 3"));
+        let mut layer = Convolution::new(&param, false).unwrap();
+        let e = layer.reshape(&[vec![1, 1, 4, 4, 4]]).unwrap_err();
+        assert!(e.contains("not supported"), "{e}");
+        let mut layer = Convolution::new(&param, false).unwrap();
+        layer.reshape(&[vec![1, 1, 4, 4]]).unwrap();
+        let bottom = Blob::new(&[1, 1, 4, 4]);
+        let mut tops = vec![Blob::new(&[1, 2, 2, 2])];
+        let mut rng = Rng::new(1);
+        let mut ctx = RunContext {
+            phase: Phase::Test,
+            rng: &mut rng,
+        };
+        // Wrong weight size.
+        let mut params = vec![Blob::new(&[2, 1, 2, 2]), Blob::new(&[2])];
+        let e = layer
+            .forward(&[&bottom], &mut tops, &mut params, &mut ctx)
+            .unwrap_err();
+        assert!(e.contains("weight"), "{e}");
+        // Missing bias.
+        let mut params = vec![Blob::new(&[2, 1, 3, 3])];
+        assert!(layer
+            .forward(&[&bottom], &mut tops, &mut params, &mut ctx)
+            .is_err());
+        // Wrong bottom size.
+        let mut params = vec![Blob::new(&[2, 1, 3, 3]), Blob::new(&[2])];
+        let small = Blob::new(&[1, 1, 3, 4]);
+        assert!(layer
+            .forward(&[&small], &mut tops, &mut params, &mut ctx)
+            .is_err());
+        // Not reshaped yet.
+        let mut fresh = Convolution::new(&param, false).unwrap();
+        assert!(fresh
+            .forward(&[&bottom], &mut tops, &mut params, &mut ctx)
+            .is_err());
+        // Bad filler.
+        let bad = crate::layers::testing::layer_param(&conv(
+            r#"num_output: 2 kernel_size: 3 weight_filler { type: "gausian" }"#,
+        ));
+        assert!(Convolution::new(&bad, false).is_err());
+    }
+}
