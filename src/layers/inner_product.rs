@@ -369,6 +369,7 @@ mod tests {
 
     /// Large enough for the threaded gemm path; checked against plain loops in f64.
     #[test]
+    #[allow(clippy::needless_range_loop)] // matrix indices read more plainly here
     fn large_products_match_naive_loops() {
         for transpose in [false, true] {
             let (m, k, n) = (48, 160, 70);
