@@ -110,8 +110,8 @@ impl Layer for ContrastiveLoss {
             }
             let sign = if k == 0 { 1.0 } else { -1.0 };
             let alpha = sign * loss_weight(tops[0]) / self.num as f32;
-            for i in 0..self.num {
-                let beta = if Self::similar(labels[i]) {
+            for (i, &label) in labels.iter().enumerate().take(self.num) {
+                let beta = if Self::similar(label) {
                     alpha
                 } else if self.legacy {
                     if self.margin - self.dist_sq[i] > 0.0 {
