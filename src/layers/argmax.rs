@@ -83,7 +83,7 @@ impl Layer for ArgMax {
         let k = self.top_k;
         let x = &bottoms[0].data;
         let top = &mut tops[0].data;
-        let num = if dim == 0 { 0 } else { x.len() / dim };
+        let num = x.len().checked_div(dim).unwrap_or(0);
         let mut pairs: Vec<(f32, usize)> = Vec::with_capacity(dim);
         for i in 0..num {
             let (outer, inner) = (i / dist, i % dist);

@@ -275,6 +275,12 @@ pub const KNOWN_TYPES: &[&str] = &[
     "Reduction",
     "Silence",
     "DummyData",
+    "ContrastiveLoss",
+    "MultinomialLogisticLoss",
+    "InfogainLoss",
+    "Parameter",
+    "Embed",
+    "BatchReindex",
 ];
 
 /// Builds the layer a LayerParameter describes.
@@ -327,6 +333,14 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "Reduction" => Box::new(reduction::Reduction::new(param)?),
         "Silence" => Box::new(silence::Silence::new(param)?),
         "DummyData" => Box::new(dummy_data::DummyData::new(param)?),
+        "ContrastiveLoss" => Box::new(contrastive_loss::ContrastiveLoss::new(param)?),
+        "MultinomialLogisticLoss" => Box::new(
+            multinomial_logistic_loss::MultinomialLogisticLoss::new(param)?,
+        ),
+        "InfogainLoss" => Box::new(infogain_loss::InfogainLoss::new(param)?),
+        "Parameter" => Box::new(parameter::Parameter::new(param)?),
+        "Embed" => Box::new(embed::Embed::new(param)?),
+        "BatchReindex" => Box::new(batch_reindex::BatchReindex::new(param)?),
         other => {
             let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
                 .map(|s| format!(" — did you mean `{s}`?"))
@@ -374,14 +388,20 @@ use neuron::Neuron;
 pub mod accuracy;
 pub mod argmax;
 pub mod axis_copy;
+pub mod batch_reindex;
 pub mod concat;
+pub mod contrastive_loss;
 pub mod crop;
 pub mod dummy_data;
 pub mod eltwise;
+pub mod embed;
 pub mod euclidean_loss;
 pub mod flatten;
 pub mod hinge_loss;
+pub mod infogain_loss;
 pub mod loss_norm;
+pub mod multinomial_logistic_loss;
+pub mod parameter;
 pub mod reduction;
 pub mod reshape;
 pub mod sigmoid_ce_loss;

@@ -108,7 +108,7 @@ impl Layer for Reshape {
             for &c in &self.copy_axes {
                 explicit *= top[start + c];
             }
-            if explicit == 0 || count(b) % explicit != 0 {
+            if explicit == 0 || !count(b).is_multiple_of(explicit) {
                 return Err(format!(
                     "bottom count ({}) is not divisible by the product of the other new dimensions ({explicit})",
                     count(b)

@@ -78,7 +78,7 @@ impl Layer for Slice {
             sizes.push(len - prev);
             sizes
         } else {
-            if len % tops != 0 {
+            if !len.is_multiple_of(tops) {
                 return Err(format!(
                     "axis {axis} of size {len} cannot be sliced into {tops} equal parts"
                 ));

@@ -1,0 +1,116 @@
+//! MultinomialLogisticLoss: −Σ log(max(p_label, 1e−20)) / N over probabilities
+//! (one row of `dim` per item, one label per item).
+
+use super::loss_norm::{check_same_num, label_index, loss_weight};
+use super::{count, BlobCounts, Layer, RunContext, Shape};
+use crate::blob::Blob;
+use crate::proto::LayerParameter;
+
+/// Caffe's kLOG_THRESHOLD: probabilities are clipped to it before the log.
+pub const LOG_THRESHOLD: f32 = 1e-20;
+
+pub struct MultinomialLogisticLoss {
+    num: usize,
+    dim: usize,
+}
+
+impl MultinomialLogisticLoss {
+    pub fn new(_: &LayerParameter) -> Result<Self, String> {
+        Ok(MultinomialLogisticLoss { num: 0, dim: 0 })
+    }
+}
+
+impl Layer for MultinomialLogisticLoss {
+    fn blob_counts(&self) -> BlobCounts {
+        BlobCounts::exact(2, 1)
+    }
+
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
+        check_same_num(bottoms)?;
+        let p = &bottoms[0];
+        if p.is_empty() || p[0] == 0 {
+            return Err(format!(
+                "needs a non-empty batch of probabilities, got {p:?}"
+            ));
+        }
+        self.num = p[0];
+        self.dim = count(p) / self.num;
+        if count(&bottoms[1]) != self.num {
+            return Err(format!(
+                "needs one label per item: {} items, label shape {:?}",
+                self.num, bottoms[1]
+            ));
+        }
+        Ok(vec![vec![]])
+    }
+
+    fn forward(
+        &mut self,
+        bottoms: &[&Blob],
+        tops: &mut [Blob],
+        _: &mut [Blob],
+        _: &mut RunContext,
+    ) -> Result<(), String> {
+        let mut loss = 0.0f64;
+        for i in 0..self.num {
+            let l = label_index(bottoms[1].data[i], self.dim)?;
+            let p = bottoms[0].data[i * self.dim + l].max(LOG_THRESHOLD);
+            loss -= f64::from(p.ln());
+        }
+        tops[0].data[0] = (loss / self.num as f64) as f32;
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        tops: &[&Blob],
+        propagate_down: &[bool],
+        bottoms: &mut [Blob],
+        _: &mut [Blob],
+        _: &mut RunContext,
+    ) -> Result<(), String> {
+        if propagate_down.get(1).copied().unwrap_or(false) {
+            return Err("MultinomialLogisticLoss cannot backpropagate to label inputs".into());
+        }
+        if !propagate_down.first().copied().unwrap_or(false) {
+            return Ok(());
+        }
+        let scale = -loss_weight(tops[0]) / self.num as f32;
+        let labels = bottoms[1].data.clone();
+        let b = &mut bottoms[0];
+        b.diff.iter_mut().for_each(|g| *g = 0.0);
+        for (i, &label) in labels.iter().enumerate().take(self.num) {
+            let at = i * self.dim + label_index(label, self.dim)?;
+            b.diff[at] = scale / b.data[at].max(LOG_THRESHOLD);
+        }
+        Ok(())
+    }
+
+    fn allow_force_backward(&self, bottom: usize) -> bool {
+        bottom != 1
+    }
+
+    fn is_loss(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::layers::testing::TestLayer;
+    use crate::proto::Phase;
+
+    #[test]
+    fn value_and_gradients() {
+        let mut t = TestLayer::new(
+            "type: 'MultinomialLogisticLoss'",
+            Phase::Test,
+            &[vec![2, 3], vec![2]],
+        );
+        t.bottoms[0].data = vec![0.2, 0.3, 0.5, 0.6, 0.3, 0.1];
+        t.bottoms[1].data = vec![2.0, 0.0];
+        t.forward();
+        assert!((t.tops[0].data[0] + (0.5f32.ln() + 0.6f32.ln()) / 2.0).abs() < 1e-6);
+        t.check_gradients(&[true, false], false, 1e-3, 1e-2, None);
+    }
+}
