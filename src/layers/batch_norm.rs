@@ -41,11 +41,7 @@ impl BatchNorm {
     fn geometry(&self, bottom: &Blob) -> Result<(usize, usize, usize), String> {
         let c = self.channels.unwrap_or(0);
         let n = bottom.shape.first().copied().unwrap_or(0);
-        let spatial = if n * c == 0 {
-            0
-        } else {
-            bottom.count() / (n * c)
-        };
+        let spatial = bottom.count().checked_div(n * c).unwrap_or(0);
         if bottom.shape.len() > 1 && bottom.shape[1] != c {
             return Err(format!(
                 "bottom has {} channels, but the layer was set up for {c}",
@@ -341,6 +337,42 @@ mod tests {
             ..Default::default()
         };
         assert!(layer.param_specs(&[learned]).is_err());
+    }
+
+    /// Through the graph: the statistics' specs are frozen, so a net's solver never
+    /// updates them, and nothing below BatchNorm needs backward on their account.
+    #[test]
+    fn nets_freeze_the_statistics() {
+        use crate::error::SourceFile;
+        use crate::net::{build, net_state, Net};
+        let text = r#"
+            layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
+            layer { name: "bn" type: "BatchNorm" bottom: "x" top: "y" }
+            layer { name: "bn2" type: "BatchNorm" bottom: "y" top: "z" param { lr_mult: 0 } loss_weight: 1 }
+        "#;
+        let loaded = crate::load::net_from_source(&SourceFile::new("t", text)).unwrap();
+        let state = net_state(&loaded.net, Phase::Train, None, &[]);
+        let graph = build(
+            &loaded.net,
+            &state,
+            &loaded.source,
+            &BuildContext::default(),
+        )
+        .unwrap();
+        let net = Net::new(graph, false, 1).unwrap();
+        assert_eq!(net.params.len(), 6);
+        assert!(net.param_info.iter().all(|p| p.lr_mult == 0.0));
+        assert!(net.layer_need_backward.iter().all(|&b| !b));
+
+        let bad = text.replace("param { lr_mult: 0 }", "param { lr_mult: 1 }");
+        let loaded = crate::load::net_from_source(&SourceFile::new("t", bad)).unwrap();
+        let err = build(
+            &loaded.net,
+            &state,
+            &loaded.source,
+            &BuildContext::default(),
+        );
+        assert!(err.is_err());
     }
 
     #[test]

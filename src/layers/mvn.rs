@@ -180,8 +180,10 @@ mod tests {
             "mvn_param { normalize_variance: false across_channels: true }",
         ] {
             let text = format!(r#"type: "MVN" bottom: "x" top: "y" {p}"#);
-            let mut t = TestLayer::new(&text, Phase::Train, &[vec![2, 3, 2, 2]]);
-            t.check_gradients(&[true], false, 1e-2, 2e-3, None);
+            // Groups of 9 and a small step: with few values per group the
+            // normalisation is strongly curved.
+            let mut t = TestLayer::new(&text, Phase::Train, &[vec![2, 3, 3, 3]]);
+            t.check_gradients(&[true], false, 1e-3, 2e-3, None);
         }
     }
 

@@ -94,7 +94,7 @@ impl Layer for PReLU {
         let bottom = bottoms[0];
         check_same_count(bottom, &tops[0])?;
         let (_, channels, inner) = self.geometry(bottom);
-        let slopes = &params[0].data;
+        let slopes = &params.first().ok_or("the slope blob is missing")?.data;
         check_slopes(slopes.len(), self.channel_shared, channels)?;
         if inner == 0 {
             return Ok(());
@@ -125,7 +125,8 @@ impl Layer for PReLU {
         let bottom = &mut bottoms[0];
         check_same_count(bottom, top)?;
         let (_, channels, inner) = self.geometry(bottom);
-        check_slopes(params[0].count(), self.channel_shared, channels)?;
+        let have = params.first().ok_or("the slope blob is missing")?.count();
+        check_slopes(have, self.channel_shared, channels)?;
         if inner == 0 {
             return Ok(());
         }
