@@ -33,6 +33,27 @@ impl SourceFile {
         (line, col)
     }
 
+    /// The 1-based lines of many byte offsets, given in ascending order, in one pass
+    /// over the text (calling [`line_col`](Self::line_col) for each would be
+    /// quadratic on large files).
+    pub fn lines_of(&self, offsets: impl IntoIterator<Item = usize>) -> Vec<usize> {
+        let bytes = self.text.as_bytes();
+        let (mut pos, mut line) = (0usize, 1usize);
+        offsets
+            .into_iter()
+            .map(|offset| {
+                let offset = offset.min(bytes.len());
+                if offset < pos {
+                    // Not ascending after all: count from the start.
+                    return self.line_col(offset).0;
+                }
+                line += bytes[pos..offset].iter().filter(|&&b| b == b'\n').count();
+                pos = offset;
+                line
+            })
+            .collect()
+    }
+
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
         self.text

@@ -10,9 +10,9 @@ use crate::net::NetSource;
 use crate::proto::{upgrade_net, upgrade_solver, NetParameter, SolverParameter};
 use crate::text;
 
-/// Text files larger than this are refused before parsing (a prototxt with inline
-/// blobs can be large, but not this large).
-pub const MAX_TEXT_BYTES: u64 = 512 << 20;
+/// Text files larger than this are refused before parsing (see
+/// [`text::parse::MAX_TEXT_BYTES`]).
+pub const MAX_TEXT_BYTES: u64 = text::parse::MAX_TEXT_BYTES as u64;
 
 /// A net read from text, with the line of each layer for error messages.
 #[derive(Debug, Clone)]
@@ -74,11 +74,15 @@ fn net_from_tree(src: &SourceFile, tree: &text::Message) -> Result<LoadedNet> {
     let mut net: NetParameter = text::from_message(src, tree)?;
     // Layers in file order (`layer` or V1 `layers`; a file mixing both is refused by
     // the upgrade), and their lines.
-    let mut layer_lines: Vec<Option<usize>> = tree
-        .fields
-        .iter()
-        .filter(|f| f.name == "layer" || f.name == "layers")
-        .map(|f| Some(src.line_col(f.name_span.start).0))
+    let mut layer_lines: Vec<Option<usize>> = src
+        .lines_of(
+            tree.fields
+                .iter()
+                .filter(|f| f.name == "layer" || f.name == "layers")
+                .map(|f| f.name_span.start),
+        )
+        .into_iter()
+        .map(Some)
         .collect();
     let first_input = tree
         .fields
