@@ -16,6 +16,8 @@ pub struct NetSource {
     /// The line each entry of `NetParameter.layer` starts on (None for layers the
     /// upgrade created).
     pub layer_lines: Vec<Option<usize>>,
+    /// Where each layer starts (column) and the text of that line, for carets.
+    pub layer_snippets: Vec<Option<(usize, String)>>,
 }
 
 impl NetSource {
@@ -23,6 +25,7 @@ impl NetSource {
         LayerLocation {
             file: self.file.clone(),
             line: self.layer_lines.get(index).copied().flatten(),
+            snippet: self.layer_snippets.get(index).cloned().flatten(),
         }
     }
 }
@@ -162,7 +165,7 @@ pub fn build(
             match by_name.get(name) {
                 Some(&id) => bottoms.push(id),
                 None => {
-                    let m = missing_bottom(net, state, &param, i, name);
+                    let m = missing_bottom(net, state, &param, i, name, &by_name);
                     return Err(layer_error(source_index, &param, m));
                 }
             }
@@ -362,6 +365,7 @@ fn missing_bottom(
     layer: &LayerParameter,
     index: usize,
     name: &str,
+    available: &HashMap<String, usize>,
 ) -> String {
     let mut producers = Vec::new();
     for other in &net.layer {
@@ -403,6 +407,10 @@ fn missing_bottom(
     if producers.is_empty() {
         if layer.top.iter().any(|t| t == name) {
             msg.push_str("; a layer cannot read a blob it is the first to produce");
+        } else if let Some(near) =
+            crate::error::did_you_mean(name, available.keys().map(String::as_str))
+        {
+            msg.push_str(&format!(" — did you mean `{near}`?"));
         }
     } else {
         msg.push_str(&format!(
