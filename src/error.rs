@@ -176,7 +176,7 @@ pub struct LayerLocation {
     pub line: Option<usize>,
     /// The column the layer starts at and the text of its first line, to show
     /// under the message with a caret.
-    pub snippet: Option<(usize, String)>,
+    pub snippet: Option<Box<(usize, String)>>,
 }
 
 impl LayerLocation {
@@ -184,7 +184,8 @@ impl LayerLocation {
     /// after the message; empty when the text is not known.
     pub fn snippet(&self) -> String {
         match (self.line, &self.snippet) {
-            (Some(line), Some((col, text))) => {
+            (Some(line), Some(snippet)) => {
+                let (col, text) = &**snippet;
                 let word = text
                     .chars()
                     .skip(col - 1)

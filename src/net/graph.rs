@@ -25,7 +25,12 @@ impl NetSource {
         LayerLocation {
             file: self.file.clone(),
             line: self.layer_lines.get(index).copied().flatten(),
-            snippet: self.layer_snippets.get(index).cloned().flatten(),
+            snippet: self
+                .layer_snippets
+                .get(index)
+                .cloned()
+                .flatten()
+                .map(Box::new),
         }
     }
 }
