@@ -231,6 +231,12 @@ fn every_reference_net_builds_in_each_declared_phase_and_stage() {
                             built += 1;
                             assert!(!graph.layers.is_empty(), "{name}");
                         }
+                        // Its loss is a Python layer (module `pyloss`): it needs pycaffe,
+                        // which caffers does not embed, and says so.
+                        Err(e) if name == "examples/pycaffe/linreg.prototxt" => {
+                            let e = e.to_string();
+                            assert!(e.contains("Python layers are not supported"), "{e}");
+                        }
                         Err(e) => failures.push(format!("{name} ({}): {e}", describe(&state))),
                     }
                 }

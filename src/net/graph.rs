@@ -282,6 +282,7 @@ pub fn build(
         }
 
         let loss_weights = loss_weights(&param, layer.as_ref()).map_err(&err)?;
+        let param_specs = layer.param_specs(&param.param).map_err(&err)?;
         let param_shapes = layer.param_shapes();
         // Caffe allows two layers to share a name; weights are stored and loaded by
         // layer name, so we allow it only while at most one of them has parameters.
@@ -306,6 +307,7 @@ pub fn build(
                 }
             }
         }
+        param.param = param_specs;
         let location = source.location(source_index);
         nodes.push(LayerNode {
             param,
