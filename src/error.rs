@@ -33,6 +33,27 @@ impl SourceFile {
         (line, col)
     }
 
+    /// The 1-based lines of many byte offsets, given in ascending order, in one pass
+    /// over the text (calling [`line_col`](Self::line_col) for each would be
+    /// quadratic on large files).
+    pub fn lines_of(&self, offsets: impl IntoIterator<Item = usize>) -> Vec<usize> {
+        let bytes = self.text.as_bytes();
+        let (mut pos, mut line) = (0usize, 1usize);
+        offsets
+            .into_iter()
+            .map(|offset| {
+                let offset = offset.min(bytes.len());
+                if offset < pos {
+                    // Not ascending after all: count from the start.
+                    return self.line_col(offset).0;
+                }
+                line += bytes[pos..offset].iter().filter(|&&b| b == b'\n').count();
+                pos = offset;
+                line
+            })
+            .collect()
+    }
+
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
         self.text
@@ -104,22 +125,48 @@ impl fmt::Display for SourceError {
         if let Some(help) = &self.help {
             write!(f, " — {help}")?;
         }
-        let num = self.line.to_string();
-        let pad = " ".repeat(num.len());
-        // Tabs would misalign the caret; show them as single spaces.
-        let shown: String = self
-            .line_text
-            .chars()
-            .map(|c| if c == '\t' { ' ' } else { c })
-            .collect();
-        let shown: String = shown.chars().take(200).collect();
-        write!(
-            f,
-            "\n{pad} |\n{num} | {shown}\n{pad} | {}{}",
-            " ".repeat(self.col - 1),
-            "^".repeat(self.caret_width.clamp(1, 200))
-        )
+        f.write_str(&caret_lines(
+            self.line,
+            &self.line_text,
+            self.col,
+            self.caret_width,
+        ))
     }
+}
+
+/// How many characters of a source line an error shows at most.
+const SHOWN_CHARS: usize = 120;
+
+/// `\n  |\nN | line\n  | ^^^`: the line (tabs shown as spaces; a window around the
+/// column when the line is long) and a caret of `width` under column `col`.
+fn caret_lines(line: usize, text: &str, col: usize, width: usize) -> String {
+    let num = line.to_string();
+    let pad = " ".repeat(num.len());
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    // Start the window so the caret falls in its first half.
+    let skip = if col > SHOWN_CHARS / 2 {
+        col - SHOWN_CHARS / 4
+    } else {
+        0
+    };
+    let mut shown: String = chars.iter().skip(skip).take(SHOWN_CHARS).collect();
+    let mut caret_col = col - skip;
+    if skip > 0 {
+        shown.insert(0, '…');
+        caret_col += 1;
+    }
+    if chars.len() > skip + SHOWN_CHARS {
+        shown.push('…');
+    }
+    let width = width.clamp(1, SHOWN_CHARS.saturating_sub(caret_col).max(1));
+    format!(
+        "\n{pad} |\n{num} | {shown}\n{pad} | {}{}",
+        " ".repeat(caret_col - 1),
+        "^".repeat(width)
+    )
 }
 
 /// Where a layer was defined, for graph errors.
@@ -127,6 +174,28 @@ impl fmt::Display for SourceError {
 pub struct LayerLocation {
     pub file: Option<String>,
     pub line: Option<usize>,
+    /// The column the layer starts at and the text of its first line, to show
+    /// under the message with a caret.
+    pub snippet: Option<Box<(usize, String)>>,
+}
+
+impl LayerLocation {
+    /// The layer's first line with a caret under `layer`, on lines of their own
+    /// after the message; empty when the text is not known.
+    pub fn snippet(&self) -> String {
+        match (self.line, &self.snippet) {
+            (Some(line), Some(snippet)) => {
+                let (col, text) = &**snippet;
+                let word = text
+                    .chars()
+                    .skip(col - 1)
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .count();
+                caret_lines(line, text, *col, word)
+            }
+            _ => String::new(),
+        }
+    }
 }
 
 impl fmt::Display for LayerLocation {
@@ -150,7 +219,7 @@ pub enum Error {
     File { file: String, message: String },
 
     /// A problem with one layer of a net: undefined bottoms, shape mismatches, …
-    #[error("layer `{layer}` (type {layer_type}){location}: {message}")]
+    #[error("layer `{layer}` (type {layer_type}){location}: {message}{}", .location.snippet())]
     Layer {
         layer: String,
         layer_type: String,

@@ -10,9 +10,9 @@ use crate::net::NetSource;
 use crate::proto::{upgrade_net, upgrade_solver, NetParameter, SolverParameter};
 use crate::text;
 
-/// Text files larger than this are refused before parsing (a prototxt with inline
-/// blobs can be large, but not this large).
-pub const MAX_TEXT_BYTES: u64 = 512 << 20;
+/// Text files larger than this are refused before parsing (see
+/// [`text::parse::MAX_TEXT_BYTES`]).
+pub const MAX_TEXT_BYTES: u64 = text::parse::MAX_TEXT_BYTES as u64;
 
 /// A net read from text, with the line of each layer for error messages.
 #[derive(Debug, Clone)]
@@ -74,12 +74,24 @@ fn net_from_tree(src: &SourceFile, tree: &text::Message) -> Result<LoadedNet> {
     let mut net: NetParameter = text::from_message(src, tree)?;
     // Layers in file order (`layer` or V1 `layers`; a file mixing both is refused by
     // the upgrade), and their lines.
-    let mut layer_lines: Vec<Option<usize>> = tree
+    let starts: Vec<usize> = tree
         .fields
         .iter()
         .filter(|f| f.name == "layer" || f.name == "layers")
-        .map(|f| Some(src.line_col(f.name_span.start).0))
+        .map(|f| f.name_span.start)
         .collect();
+    let lines = src.lines_of(starts.iter().copied());
+    let mut layer_snippets: Vec<Option<(usize, String)>> = starts
+        .iter()
+        .map(|&start| {
+            let line_start = src.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let col = src.text[line_start..start].chars().count() + 1;
+            let rest = &src.text[line_start..];
+            let text = rest[..rest.find('\n').unwrap_or(rest.len())].trim_end_matches('\r');
+            Some((col, text.to_string()))
+        })
+        .collect();
+    let mut layer_lines: Vec<Option<usize>> = lines.into_iter().map(Some).collect();
     let first_input = tree
         .fields
         .iter()
@@ -100,12 +112,14 @@ fn net_from_tree(src: &SourceFile, tree: &text::Message) -> Result<LoadedNet> {
         // The upgrade put an Input layer first; it has the line of the first `input`.
         let line = first_input.map(|s| src.line_col(s.start).0);
         layer_lines.insert(0, line);
+        layer_snippets.insert(0, None);
     }
     Ok(LoadedNet {
         net,
         source: NetSource {
             file: Some(src.name.clone()),
             layer_lines,
+            layer_snippets,
         },
     })
 }

@@ -202,8 +202,14 @@ impl Layer for ExternalData {
 }
 
 /// Layer types that read a data source.
-pub const DATA_SOURCE_TYPES: &[&str] =
-    &["Data", "ImageData", "HDF5Data", "WindowData", "MemoryData"];
+pub const DATA_SOURCE_TYPES: &[&str] = &[
+    "Data",
+    "ImageData",
+    "HDF5Data",
+    "WindowData",
+    "MemoryData",
+    "Python",
+];
 
 /// Number of elements of a shape.
 pub fn count(shape: &[usize]) -> usize {
@@ -235,6 +241,13 @@ pub const KNOWN_TYPES: &[&str] = &[
     "Deconvolution",
     "Pooling",
     "InnerProduct",
+    // data layers (data branch)
+    "Data",
+    "ImageData",
+    "HDF5Data",
+    "WindowData",
+    "MemoryData",
+    "Python",
     // vision layers (pool branch)
     "LRN",
     // neuron layers (neuron branch)
@@ -291,6 +304,13 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "Deconvolution" => Box::new(convolution::Convolution::new(param, true)?),
         "Pooling" => Box::new(pooling::Pooling::new(param)?),
         "InnerProduct" => Box::new(inner_product::InnerProduct::new(param)?),
+        // data layers (data branch)
+        "Data" => Box::new(data::Data::new(param, ctx)?),
+        "ImageData" => Box::new(image_data::ImageData::new(param, ctx)?),
+        "MemoryData" => Box::new(memory_data::MemoryData::new(param)?),
+        "HDF5Data" | "WindowData" | "Python" => {
+            Box::new(unsupported_data::UnsupportedData::new(param, ctx)?)
+        }
         // vision layers (pool branch)
         "LRN" => Box::new(lrn::Lrn::new(param)?),
         // neuron layers (neuron branch)
@@ -359,9 +379,14 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
 }
 
 pub mod convolution;
+// data layers (data branch)
+pub mod data;
+pub mod data_shapes;
+pub mod image_data;
 pub mod inner_product;
 pub mod input;
 pub mod lrn;
+pub mod memory_data;
 pub mod pooling;
 // neuron layers (neuron branch)
 pub mod absval;
@@ -414,3 +439,4 @@ pub mod split;
 #[cfg(test)]
 pub mod testing;
 pub mod tile;
+pub mod unsupported_data;

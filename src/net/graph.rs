@@ -16,6 +16,8 @@ pub struct NetSource {
     /// The line each entry of `NetParameter.layer` starts on (None for layers the
     /// upgrade created).
     pub layer_lines: Vec<Option<usize>>,
+    /// Where each layer starts (column) and the text of that line, for carets.
+    pub layer_snippets: Vec<Option<(usize, String)>>,
 }
 
 impl NetSource {
@@ -23,9 +25,18 @@ impl NetSource {
         LayerLocation {
             file: self.file.clone(),
             line: self.layer_lines.get(index).copied().flatten(),
+            snippet: self
+                .layer_snippets
+                .get(index)
+                .cloned()
+                .flatten()
+                .map(Box::new),
         }
     }
 }
+
+/// The name Caffe gives the tops it adds to a loss layer that names none.
+pub const AUTOMATIC_TOP: &str = "(automatic)";
 
 /// One blob of the graph. In-place layers write the blob they read, so a blob can
 /// have several producers; `producers` lists them in order.
@@ -147,39 +158,41 @@ pub fn build(
     // The latest slot of each blob.
     let mut latest: Vec<usize> = Vec::new();
     let mut nodes: Vec<LayerNode> = Vec::with_capacity(kept.len());
-    let mut layer_names: HashMap<String, usize> = HashMap::new();
+    // Each layer name with the first layer that used it and whether it has parameters.
+    let mut layer_names: HashMap<String, (usize, bool)> = HashMap::new();
+    // Anonymous tops of loss layers: never net outputs, never found by name.
+    let mut anonymous: Vec<usize> = Vec::new();
 
     for (source_index, mut param) in kept {
-        let err = |m: String| layer_error(source_index, &param, m);
-        if !param.name().is_empty() {
-            if let Some(&prev) = layer_names.get(param.name()) {
-                let at = source
-                    .location(prev)
-                    .line
-                    .map(|l| format!(" (line {l})"))
-                    .unwrap_or_default();
-                return Err(err(format!(
-                    "another layer is also named `{}`{at}",
-                    param.name()
-                )));
-            }
-            layer_names.insert(param.name().to_string(), source_index);
-        }
-        let mut layer = layers::create(&param, &ctx).map_err(&err)?;
-        if let Some(problem) = layer
-            .blob_counts()
-            .check(param.bottom.len(), param.top.len())
-        {
-            return Err(err(problem));
-        }
-
         // Bottoms must be produced by earlier layers.
         let mut bottoms = Vec::with_capacity(param.bottom.len());
         for (i, name) in param.bottom.iter().enumerate() {
             match by_name.get(name) {
                 Some(&id) => bottoms.push(id),
-                None => return Err(err(missing_bottom(net, state, &param, i, name))),
+                None => {
+                    let m = missing_bottom(net, state, &param, i, name, &by_name);
+                    return Err(layer_error(source_index, &param, m));
+                }
             }
+        }
+
+        let mut layer =
+            layers::create(&param, &ctx).map_err(|m| layer_error(source_index, &param, m))?;
+        // Caffe's AutoTopBlobs: a loss layer given fewer tops than it needs gets
+        // anonymous ones (its loss still counts; it is not a net output).
+        let named_tops = param.top.len();
+        if layer.is_loss() {
+            let needed = layer.blob_counts().min_tops;
+            while param.top.len() < needed {
+                param.top.push(AUTOMATIC_TOP.to_string());
+            }
+        }
+        let err = |m: String| layer_error(source_index, &param, m);
+        if let Some(problem) = layer
+            .blob_counts()
+            .check(param.bottom.len(), param.top.len())
+        {
+            return Err(err(problem));
         }
 
         let bottom_shapes: Vec<Shape> = bottoms.iter().map(|&b| blobs[b].shape.clone()).collect();
@@ -201,6 +214,25 @@ pub fn build(
         let mut top_slots = Vec::with_capacity(param.top.len());
         for (i, name) in param.top.iter().enumerate() {
             let in_place = param.bottom.get(i) == Some(name);
+            if i >= named_tops {
+                let id = blobs.len();
+                blobs.push(BlobNode {
+                    name: name.clone(),
+                    shape: top_shapes[i].clone(),
+                    producers: vec![index],
+                    consumers: Vec::new(),
+                });
+                anonymous.push(id);
+                tops.push(id);
+                latest.push(slots.len());
+                top_slots.push(slots.len());
+                slots.push(Slot {
+                    blob: id,
+                    producer: index,
+                    uses: Vec::new(),
+                });
+                continue;
+            }
             match by_name.get(name) {
                 Some(&id) if in_place => {
                     if blobs[id].shape != top_shapes[i] {
@@ -251,8 +283,31 @@ pub fn build(
 
         let loss_weights = loss_weights(&param, layer.as_ref()).map_err(&err)?;
         let param_specs = layer.param_specs(&param.param).map_err(&err)?;
-        param.param = param_specs;
         let param_shapes = layer.param_shapes();
+        // Caffe allows two layers to share a name; weights are stored and loaded by
+        // layer name, so we allow it only while at most one of them has parameters.
+        if !param.name().is_empty() {
+            let has_params = !param_shapes.is_empty();
+            match layer_names.get(param.name()) {
+                Some(&(prev, prev_has_params)) if has_params || prev_has_params => {
+                    let at = source
+                        .location(prev)
+                        .line
+                        .map(|l| format!(" (line {l})"))
+                        .unwrap_or_default();
+                    return Err(err(format!(
+                        "another layer is also named `{}`{at}; layers with parameters need \
+                         unique names, since weights are saved and loaded by layer name",
+                        param.name()
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    layer_names.insert(param.name().to_string(), (source_index, has_params));
+                }
+            }
+        }
+        param.param = param_specs;
         let location = source.location(source_index);
         nodes.push(LayerNode {
             param,
@@ -271,6 +326,9 @@ pub fn build(
     // Outputs: blobs whose last write nobody reads afterwards.
     let mut outputs: BTreeSet<(String, usize)> = BTreeSet::new();
     for (id, blob) in blobs.iter().enumerate() {
+        if anonymous.contains(&id) {
+            continue;
+        }
         let last_write = *blob.producers.last().expect("every blob has a producer");
         if !blob.consumers.iter().any(|&c| c > last_write) {
             outputs.insert((blob.name.clone(), id));
@@ -314,6 +372,7 @@ fn missing_bottom(
     layer: &LayerParameter,
     index: usize,
     name: &str,
+    available: &HashMap<String, usize>,
 ) -> String {
     let mut producers = Vec::new();
     for other in &net.layer {
@@ -355,6 +414,10 @@ fn missing_bottom(
     if producers.is_empty() {
         if layer.top.iter().any(|t| t == name) {
             msg.push_str("; a layer cannot read a blob it is the first to produce");
+        } else if let Some(near) =
+            crate::error::did_you_mean(name, available.keys().map(String::as_str))
+        {
+            msg.push_str(&format!(" — did you mean `{near}`?"));
         }
     } else {
         msg.push_str(&format!(

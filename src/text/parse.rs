@@ -15,8 +15,24 @@ struct PrototxtParser;
 /// Checked before pest runs, so deeply nested input cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 100;
 
+/// Texts longer than this are refused before parsing. Real nets and solvers are a
+/// few kilobytes (GoogLeNet's deploy net is 35 KB); the parsed tree and typed schema
+/// take tens of times the text's size in memory, so a bound keeps a stray large
+/// file from exhausting memory or taking minutes.
+pub const MAX_TEXT_BYTES: usize = 16 << 20;
+
 /// Parses a whole prototxt file into its top-level message.
 pub fn parse(src: &SourceFile) -> Result<Message> {
+    if src.text.len() > MAX_TEXT_BYTES {
+        return Err(crate::error::Error::file(
+            src.name.clone(),
+            format!(
+                "is {} bytes; prototxt text over {} MB is refused",
+                src.text.len(),
+                MAX_TEXT_BYTES >> 20
+            ),
+        ));
+    }
     check_depth(src)?;
     let mut pairs =
         PrototxtParser::parse(Rule::file, &src.text).map_err(|e| syntax_error(src, e))?;
