@@ -46,11 +46,15 @@ impl RunSettings {
 
     /// Sets the size of the global thread pool once, before any kernel runs.
     pub fn apply_threads(&self) {
-        let threads = self
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        let threads = self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
         // Fails only if the pool already exists (tests), which is harmless.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global();
     }
 }
 
@@ -62,14 +66,20 @@ mod tests {
     fn reads_settings_and_rejects_unknown_keys() {
         let dir = std::env::temp_dir().join(format!("caffers-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        assert_eq!(RunSettings::load_from(&dir).unwrap(), RunSettings::default());
+        assert_eq!(
+            RunSettings::load_from(&dir).unwrap(),
+            RunSettings::default()
+        );
         std::fs::write(dir.join("caffers.toml"), "threads = 2\ndata_dir = \"d\"\n").unwrap();
         let s = RunSettings::load_from(&dir).unwrap();
         assert_eq!(s.threads, Some(2));
         assert_eq!(s.data_dir(), "d");
         std::fs::write(dir.join("caffers.toml"), "thread = 2\n").unwrap();
         let e = RunSettings::load_from(&dir).unwrap_err().to_string();
-        assert!(e.contains("caffers.toml:1:1") && e.contains("unknown field `thread`"), "{e}");
+        assert!(
+            e.contains("caffers.toml:1:1") && e.contains("unknown field `thread`"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -193,8 +193,14 @@ impl Layer for ExternalData {
 }
 
 /// Layer types that read a data source.
-pub const DATA_SOURCE_TYPES: &[&str] =
-    &["Data", "ImageData", "HDF5Data", "WindowData", "MemoryData"];
+pub const DATA_SOURCE_TYPES: &[&str] = &[
+    "Data",
+    "ImageData",
+    "HDF5Data",
+    "WindowData",
+    "MemoryData",
+    "Python",
+];
 
 /// Number of elements of a shape.
 pub fn count(shape: &[usize]) -> usize {
@@ -226,6 +232,13 @@ pub const KNOWN_TYPES: &[&str] = &[
     "Deconvolution",
     "Pooling",
     "InnerProduct",
+    // data layers (data branch)
+    "Data",
+    "ImageData",
+    "HDF5Data",
+    "WindowData",
+    "MemoryData",
+    "Python",
 ];
 
 /// Builds the layer a LayerParameter describes.
@@ -236,6 +249,13 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "Deconvolution" => Box::new(convolution::Convolution::new(param, true)?),
         "Pooling" => Box::new(pooling::Pooling::new(param)?),
         "InnerProduct" => Box::new(inner_product::InnerProduct::new(param)?),
+        // data layers (data branch)
+        "Data" => Box::new(data::Data::new(param, ctx)?),
+        "ImageData" => Box::new(image_data::ImageData::new(param, ctx)?),
+        "MemoryData" => Box::new(memory_data::MemoryData::new(param)?),
+        "HDF5Data" | "WindowData" | "Python" => {
+            Box::new(unsupported_data::UnsupportedData::new(param, ctx)?)
+        }
         other => {
             let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
                 .map(|s| format!(" — did you mean `{s}`?"))
@@ -254,8 +274,14 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
 }
 
 pub mod convolution;
+// data layers (data branch)
+pub mod data;
+pub mod data_shapes;
+pub mod image_data;
 pub mod inner_product;
 pub mod input;
+pub mod memory_data;
 pub mod pooling;
 #[cfg(test)]
 pub mod testing;
+pub mod unsupported_data;
