@@ -320,10 +320,9 @@ const PARAMETER_FREE: &[&str] = &[
     "Accuracy",
 ];
 
-/// The net with its Data layers as Input layers and its parameter-free layers
-/// left out (their consumers read the blob they read).
-fn parameter_layers(s: &Shipped, net: &NetParameter, phase: Phase) -> NetParameter {
-    let ctx = context(s, phase);
+/// The net with its parameter-free layers left out (their consumers read the
+/// blob they read).
+fn parameter_layers(net: &NetParameter) -> NetParameter {
     let mut alias: HashMap<String, String> = HashMap::new();
     let mut out = net.clone();
     out.layer.clear();
@@ -338,21 +337,7 @@ fn parameter_layers(s: &Shipped, net: &NetParameter, phase: Phase) -> NetParamet
             }
             continue;
         }
-        let mut l: LayerParameter = l.clone();
-        if l.r#type() == "Data" {
-            l.r#type = Some("Input".into());
-            l.data_param = None;
-            l.transform_param = None;
-            l.input_param = Some(InputParameter {
-                shape: l
-                    .top
-                    .iter()
-                    .map(|t| BlobShape {
-                        dim: ctx.data_shapes[t].iter().map(|&d| d as i64).collect(),
-                    })
-                    .collect(),
-            });
-        }
+        let mut l = l.clone();
         for b in &mut l.bottom {
             if let Some(a) = alias.get(b) {
                 *b = a.clone();
@@ -365,7 +350,8 @@ fn parameter_layers(s: &Shipped, net: &NetParameter, phase: Phase) -> NetParamet
 
 #[test]
 fn param_totals_through_the_parameter_layers() {
-    // Every net whose parameter layers are Convolution, Pooling and InnerProduct.
+    // Every net whose layers with parameters are Convolution and InnerProduct
+    // (Data layers take their shapes from the context).
     for file in [
         "lenet_train_test",
         "lenet_deploy",
@@ -381,7 +367,7 @@ fn param_totals_through_the_parameter_layers() {
         let s = shipped(file);
         let loaded = load(file);
         for &phase in phases(s) {
-            let reduced = parameter_layers(s, &loaded.net, phase);
+            let reduced = parameter_layers(&loaded.net);
             let state = net_state(&reduced, phase, None, &[]);
             let graph = build(&reduced, &state, &Default::default(), &context(s, phase))
                 .unwrap_or_else(|e| panic!("{file} ({phase:?}): {e}"));
@@ -459,25 +445,25 @@ macro_rules! full_build_tests {
 
 full_build_tests! {
     builds_lenet_train_test: "lenet_train_test"
-        waits on "waits on Data, ReLU, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, Accuracy, SoftmaxWithLoss";
     builds_lenet_deploy: "lenet_deploy" waits on "waits on ReLU, Softmax";
     builds_cifar10_quick_train_test: "cifar10_quick_train_test"
-        waits on "waits on Data, ReLU, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, Accuracy, SoftmaxWithLoss";
     builds_cifar10_quick_deploy: "cifar10_quick_deploy" waits on "waits on ReLU, Softmax";
     builds_cifar10_full_train_test: "cifar10_full_train_test"
-        waits on "waits on Data, ReLU, LRN, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, LRN, Accuracy, SoftmaxWithLoss";
     builds_cifar10_full_deploy: "cifar10_full_deploy" waits on "waits on ReLU, LRN, Softmax";
     builds_alexnet_train_val: "alexnet_train_val"
-        waits on "waits on Data, ReLU, LRN, Dropout, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, LRN, Dropout, Accuracy, SoftmaxWithLoss";
     builds_alexnet_deploy: "alexnet_deploy" waits on "waits on ReLU, LRN, Softmax";
     builds_caffenet_train_val: "caffenet_train_val"
-        waits on "waits on Data, ReLU, LRN, Dropout, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, LRN, Dropout, Accuracy, SoftmaxWithLoss";
     builds_caffenet_deploy: "caffenet_deploy" waits on "waits on ReLU, LRN, Softmax";
     builds_googlenet_train_val: "googlenet_train_val"
-        waits on "waits on Data, ReLU, LRN, Concat, Dropout, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, LRN, Concat, Dropout, Accuracy, SoftmaxWithLoss";
     builds_googlenet_deploy: "googlenet_deploy" waits on "waits on ReLU, LRN, Concat, Softmax";
     builds_mobilenet_v1_train_val: "mobilenet_v1_train_val"
-        waits on "waits on Data, BatchNorm, Scale, ReLU, Accuracy, SoftmaxWithLoss";
+        waits on "waits on BatchNorm, Scale, ReLU, Accuracy, SoftmaxWithLoss";
     builds_mobilenet_v1_deploy: "mobilenet_v1_deploy"
         waits on "waits on BatchNorm, Scale, ReLU, Softmax";
 }
@@ -494,17 +480,17 @@ macro_rules! weights_fit_tests {
 
 weights_fit_tests! {
     lenet_weights_fit_deploy: "lenet_train_test", "lenet_deploy"
-        waits on "waits on Data, ReLU, Softmax, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, Softmax, Accuracy, SoftmaxWithLoss";
     cifar10_quick_weights_fit_deploy: "cifar10_quick_train_test", "cifar10_quick_deploy"
-        waits on "waits on Data, ReLU, Softmax, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, Softmax, Accuracy, SoftmaxWithLoss";
     cifar10_full_weights_fit_deploy: "cifar10_full_train_test", "cifar10_full_deploy"
-        waits on "waits on Data, ReLU, LRN, Softmax, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, LRN, Softmax, Accuracy, SoftmaxWithLoss";
     alexnet_weights_fit_deploy: "alexnet_train_val", "alexnet_deploy"
-        waits on "waits on Data, ReLU, LRN, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, LRN, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
     caffenet_weights_fit_deploy: "caffenet_train_val", "caffenet_deploy"
-        waits on "waits on Data, ReLU, LRN, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, LRN, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
     googlenet_weights_fit_deploy: "googlenet_train_val", "googlenet_deploy"
-        waits on "waits on Data, ReLU, LRN, Concat, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
+        waits on "waits on ReLU, LRN, Concat, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
     mobilenet_v1_weights_fit_deploy: "mobilenet_v1_train_val", "mobilenet_v1_deploy"
-        waits on "waits on Data, BatchNorm, Scale, ReLU, Softmax, Accuracy, SoftmaxWithLoss";
+        waits on "waits on BatchNorm, Scale, ReLU, Softmax, Accuracy, SoftmaxWithLoss";
 }
