@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use caffers::layers::{BuildContext, Shape};
 use caffers::load::{load_net, load_solver};
 use caffers::net::{build, net_state, NetGraph};
-use caffers::proto::{BlobShape, InputParameter, LayerParameter, NetParameter, Phase, SolverMode};
+use caffers::proto::{NetParameter, Phase, SolverMode};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
