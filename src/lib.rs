@@ -8,6 +8,7 @@ pub mod cli;
 pub mod error;
 pub mod fillers;
 pub mod io;
+pub mod kernels;
 pub mod layers;
 pub mod load;
 pub mod log;

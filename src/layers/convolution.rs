@@ -1,8 +1,30 @@
 //! Convolution and Deconvolution (its transpose): N-D geometry from
-//! ConvolutionParameter, output sizes by Caffe's rules.
+//! ConvolutionParameter, output sizes by Caffe's rules, and forward/backward
+//! passes for one or two spatial axes.
+//!
+//! Both layers run the same per-image convolution ([`crate::kernels::conv`], or
+//! [`crate::kernels::depthwise`] when every group has one channel in and one
+//! out). Convolution maps bottom → top with it; Deconvolution is its transpose:
+//! its top is the convolution's input side and its bottom the output side, with
+//! Caffe's weight layout `[bottom channels, num_output / group, kh, kw]`.
+//!
+//! Images are split into one contiguous range per worker thread; each range owns
+//! a scratch buffer (column matrix, weight and bias gradient sums) kept in the
+//! layer, and the per-range gradient sums are added into the parameter diffs in
+//! range order, so results are bit-identical for a fixed thread count.
 
-use super::{canonical_axis, count, BlobCounts, Layer, Shape};
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use crate::blob::Blob;
+use crate::kernels::conv::{self, ConvShape};
+use crate::kernels::depthwise;
+use crate::kernels::gemm::Parallelism;
+use crate::kernels::im2col::Geom2d;
 use crate::proto::{ConvolutionParameter, LayerParameter};
+use crate::rng::Rng;
 
 /// Kernel, stride, pad and dilation per spatial axis, with Caffe's defaults and
 /// its `_h`/`_w` forms resolved.
@@ -116,6 +138,23 @@ pub struct Convolution {
     axis: i32,
     weight_shape: Shape,
     geometry: Option<ConvGeometry>,
+    /// The per-image convolution (input side = bottom for Convolution, top for
+    /// Deconvolution), fixed by `reshape`.
+    shape: Option<ConvShape>,
+    /// Images per bottom: the product of the axes before the channel axis.
+    images: usize,
+    /// Values per image of a bottom and of a top.
+    bottom_len: usize,
+    top_len: usize,
+    scratch: Vec<Scratch>,
+}
+
+/// One worker's buffers.
+#[derive(Default)]
+struct Scratch {
+    col: Vec<f32>,
+    weight_grad: Vec<f32>,
+    bias_grad: Vec<f32>,
 }
 
 impl Convolution {
@@ -134,6 +173,10 @@ impl Convolution {
                 "num_output {num_output} is not a multiple of group {group}"
             ));
         }
+        crate::fillers::validate(&p.weight_filler()).map_err(|e| format!("weight_filler: {e}"))?;
+        if p.bias_term() {
+            crate::fillers::validate(&p.bias_filler()).map_err(|e| format!("bias_filler: {e}"))?;
+        }
         Ok(Convolution {
             bias: p.bias_term(),
             axis: p.axis(),
@@ -143,12 +186,174 @@ impl Convolution {
             group,
             weight_shape: Vec::new(),
             geometry: None,
+            shape: None,
+            images: 0,
+            bottom_len: 0,
+            top_len: 0,
+            scratch: Vec::new(),
         })
     }
 
     pub fn geometry(&self) -> Option<&ConvGeometry> {
         self.geometry.as_ref()
     }
+
+    /// The per-image convolution for bottom shape `bottom` and top shape `top`.
+    fn conv_shape(
+        &self,
+        g: &ConvGeometry,
+        bottom: &[usize],
+        top: &[usize],
+        channel_axis: usize,
+    ) -> Result<ConvShape, String> {
+        let spatial = g.kernel.len();
+        // One spatial axis runs as a 2-D convolution of height 1.
+        let two = |v: &[usize], one: usize| -> Result<[usize; 2], String> {
+            match v.len() {
+                1 => Ok([one, v[0]]),
+                2 => Ok([v[0], v[1]]),
+                n => Err(format!(
+                    "convolution over {n} spatial axes is not supported (1 or 2 only)"
+                )),
+            }
+        };
+        let (kernel, stride, pad, dilation) = (
+            two(&g.kernel, 1)?,
+            two(&g.stride, 1)?,
+            two(&g.pad, 0)?,
+            two(&g.dilation, 1)?,
+        );
+        let (input, output) = if self.transposed {
+            (top, bottom)
+        } else {
+            (bottom, top)
+        };
+        let in_hw = two(&input[channel_axis + 1..channel_axis + 1 + spatial], 1)?;
+        let out_hw = two(&output[channel_axis + 1..channel_axis + 1 + spatial], 1)?;
+        Ok(ConvShape {
+            geom: Geom2d {
+                channels: input[channel_axis],
+                height: in_hw[0],
+                width: in_hw[1],
+                kernel,
+                pad,
+                stride,
+                dilation,
+                out_height: out_hw[0],
+                out_width: out_hw[1],
+            },
+            out_channels: output[channel_axis],
+            group: self.group,
+        })
+    }
+
+    /// Checks blob counts and parameter sizes before a pass; returns the shape.
+    fn check_run(&self, bottoms: usize, tops: usize, params: &[Blob]) -> Result<ConvShape, String> {
+        let s = self
+            .shape
+            .ok_or("the layer was run before its shapes were set")?;
+        if bottoms != tops {
+            return Err(format!("{bottoms} bottom(s) but {tops} top(s)"));
+        }
+        let want = if self.bias { 2 } else { 1 };
+        if params.len() != want {
+            return Err(format!(
+                "expects {want} parameter blob(s), got {}",
+                params.len()
+            ));
+        }
+        check_len("weight", params[0].count(), s.weight_len())?;
+        if self.bias {
+            check_len("bias", params[1].count(), self.num_output)?;
+        }
+        Ok(s)
+    }
+}
+
+fn check_len(what: &str, have: usize, want: usize) -> Result<(), String> {
+    if have == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} blob has {have} values where {want} are expected"
+        ))
+    }
+}
+
+/// Threads to use for `images` images: one range of images per worker.
+fn ranges(images: usize) -> (usize, usize) {
+    let threads = rayon::current_num_threads().max(1);
+    let per = images.div_ceil(threads.min(images).max(1)).max(1);
+    (images.div_ceil(per), per)
+}
+
+/// Sizes one scratch per range of images (clearing the gradient sums when
+/// `gradients` is given: the bias length); returns how many ranges there are.
+fn prepare_scratch(
+    scratch: &mut Vec<Scratch>,
+    images: usize,
+    s: &ConvShape,
+    gradients: Option<usize>,
+) -> usize {
+    let (used, _) = ranges(images);
+    let used = used.max(1);
+    if scratch.len() < used {
+        scratch.resize_with(used, Scratch::default);
+    }
+    let col = if depthwise::applies(s) {
+        0
+    } else {
+        s.col_len()
+    };
+    for sc in &mut scratch[..used] {
+        sc.col.resize(col, 0.0);
+        if let Some(bias_len) = gradients {
+            sc.weight_grad.clear();
+            sc.weight_grad.resize(s.weight_len(), 0.0);
+            sc.bias_grad.clear();
+            sc.bias_grad.resize(bias_len, 0.0);
+        }
+    }
+    used
+}
+
+/// Runs `f(images, out, scratch, parallelism)` over one contiguous range of
+/// images per worker thread, in parallel; `out` (optional, `len` values per
+/// image) is split the same way. With a single range, the GEMMs themselves use
+/// every thread.
+fn run_chunks<F>(scratch: &mut [Scratch], images: usize, out: Option<(&mut [f32], usize)>, f: F)
+where
+    F: Fn(Range<usize>, Option<&mut [f32]>, &mut Scratch, Parallelism) + Sync,
+{
+    if images == 0 {
+        return;
+    }
+    let (used, per) = ranges(images);
+    if used <= 1 {
+        let threads = rayon::current_num_threads();
+        let par = if threads > 1 {
+            Parallelism::Rayon(threads)
+        } else {
+            Parallelism::None
+        };
+        f(0..images, out.map(|(o, _)| o), &mut scratch[0], par);
+        return;
+    }
+    let outs: Vec<Option<&mut [f32]>> = match out {
+        Some((o, len)) => o.chunks_mut(per * len).map(Some).collect(),
+        None => (0..used).map(|_| None).collect(),
+    };
+    outs.into_par_iter()
+        .zip(scratch[..used].par_iter_mut())
+        .enumerate()
+        .for_each(|(r, (o, sc))| {
+            f(
+                r * per..((r + 1) * per).min(images),
+                o,
+                sc,
+                Parallelism::None,
+            )
+        });
 }
 
 impl Layer for Convolution {
@@ -192,8 +397,169 @@ impl Layer for Convolution {
             vec![self.num_output, channels / self.group]
         };
         self.weight_shape.extend(&geometry.kernel);
+        self.shape = Some(self.conv_shape(&geometry, first, &top, channel_axis)?);
+        self.images = count(&first[..channel_axis]);
+        self.bottom_len = count(&first[channel_axis..]);
+        self.top_len = count(&top[channel_axis..]);
         self.geometry = Some(geometry);
         Ok(vec![top; bottoms.len()])
+    }
+
+    fn fill_params(&self, params: &mut [Blob], rng: &mut Rng) {
+        if let Some(w) = params.get_mut(0) {
+            crate::fillers::fill(&self.param.weight_filler(), w, rng);
+        }
+        if self.bias {
+            if let Some(b) = params.get_mut(1) {
+                crate::fillers::fill(&self.param.bias_filler(), b, rng);
+            }
+        }
+    }
+
+    fn forward(
+        &mut self,
+        bottoms: &[&Blob],
+        tops: &mut [Blob],
+        params: &mut [Blob],
+        _ctx: &mut RunContext,
+    ) -> Result<(), String> {
+        let s = self.check_run(bottoms.len(), tops.len(), params)?;
+        let (images, bottom_len, top_len) = (self.images, self.bottom_len, self.top_len);
+        let transposed = self.transposed;
+        let depthwise = depthwise::applies(&s);
+        let weights = params[0].data.as_slice();
+        let bias = if self.bias {
+            Some(params[1].data.as_slice())
+        } else {
+            None
+        };
+        let spatial_top = top_len / self.num_output;
+        prepare_scratch(&mut self.scratch, images, &s, None);
+        for (bottom, top) in bottoms.iter().zip(tops.iter_mut()) {
+            check_len("bottom", bottom.count(), images * bottom_len)?;
+            check_len("top", top.count(), images * top_len)?;
+            let x = bottom.data.as_slice();
+            let run = |range: Range<usize>, y: Option<&mut [f32]>, sc: &mut Scratch, par| {
+                let y = y.expect("forward writes the top");
+                for (i, n) in range.enumerate() {
+                    let xi = &x[n * bottom_len..(n + 1) * bottom_len];
+                    let yi = &mut y[i * top_len..(i + 1) * top_len];
+                    match (transposed, depthwise) {
+                        (false, false) => conv::forward(&s, weights, xi, yi, &mut sc.col, par),
+                        (false, true) => depthwise::forward(&s, weights, xi, yi),
+                        (true, false) => conv::backward_data(&s, weights, xi, yi, &mut sc.col, par),
+                        (true, true) => depthwise::backward_data(&s, weights, xi, yi),
+                    }
+                    if let Some(b) = bias {
+                        for (plane, &bv) in yi.chunks_mut(spatial_top).zip(b) {
+                            plane.iter_mut().for_each(|v| *v += bv);
+                        }
+                    }
+                }
+            };
+            run_chunks(
+                &mut self.scratch,
+                images,
+                Some((&mut top.data, top_len)),
+                run,
+            );
+        }
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        tops: &[&Blob],
+        propagate_down: &[bool],
+        bottoms: &mut [Blob],
+        params: &mut [Blob],
+        _ctx: &mut RunContext,
+    ) -> Result<(), String> {
+        let s = self.check_run(bottoms.len(), tops.len(), params)?;
+        let (images, bottom_len, top_len) = (self.images, self.bottom_len, self.top_len);
+        let transposed = self.transposed;
+        let depthwise = depthwise::applies(&s);
+        let has_bias = self.bias;
+        let spatial_top = top_len / self.num_output;
+        let used = prepare_scratch(&mut self.scratch, images, &s, Some(self.num_output));
+        {
+            let weights = params[0].data.as_slice();
+            for (j, (top, bottom)) in tops.iter().zip(bottoms.iter_mut()).enumerate() {
+                check_len("top", top.count(), images * top_len)?;
+                check_len("bottom", bottom.count(), images * bottom_len)?;
+                let propagate = propagate_down.get(j).copied().unwrap_or(false);
+                let dy = top.diff.as_slice();
+                let x = bottom.data.as_slice();
+                let run = |range: Range<usize>, dx: Option<&mut [f32]>, sc: &mut Scratch, par| {
+                    let mut dx = dx;
+                    for (i, n) in range.enumerate() {
+                        let dyi = &dy[n * top_len..(n + 1) * top_len];
+                        let xi = &x[n * bottom_len..(n + 1) * bottom_len];
+                        let dxi = dx
+                            .as_deref_mut()
+                            .map(|d| &mut d[i * bottom_len..(i + 1) * bottom_len]);
+                        if has_bias {
+                            for (acc, plane) in sc.bias_grad.iter_mut().zip(dyi.chunks(spatial_top))
+                            {
+                                *acc += plane.iter().sum::<f32>();
+                            }
+                        }
+                        let dw = &mut sc.weight_grad;
+                        match (transposed, depthwise) {
+                            (false, true) => {
+                                depthwise::backward_weights(&s, xi, dyi, dw);
+                                if let Some(dxi) = dxi {
+                                    depthwise::backward_data(&s, weights, dyi, dxi);
+                                }
+                            }
+                            (true, true) => {
+                                // The top is the input side, the bottom the output side.
+                                depthwise::backward_weights(&s, dyi, xi, dw);
+                                if let Some(dxi) = dxi {
+                                    depthwise::forward(&s, weights, dyi, dxi);
+                                }
+                            }
+                            (false, false) => {
+                                let cols = conv::column_matrix(&s, xi, &mut sc.col);
+                                conv::backward_weights_cols(&s, cols, dyi, dw, par);
+                                if let Some(dxi) = dxi {
+                                    conv::backward_data(&s, weights, dyi, dxi, &mut sc.col, par);
+                                }
+                            }
+                            (true, false) => {
+                                let cols = conv::column_matrix(&s, dyi, &mut sc.col);
+                                conv::backward_weights_cols(&s, cols, xi, dw, par);
+                                if let Some(dxi) = dxi {
+                                    conv::forward_cols(&s, weights, cols, dxi, par);
+                                }
+                            }
+                        }
+                    }
+                };
+                let dx = if propagate {
+                    Some((bottom.diff.as_mut_slice(), bottom_len))
+                } else {
+                    None
+                };
+                run_chunks(&mut self.scratch, images, dx, run);
+            }
+        }
+        // Per-range sums, added in range order.
+        for sc in &self.scratch[..used] {
+            params[0]
+                .diff
+                .iter_mut()
+                .zip(&sc.weight_grad)
+                .for_each(|(d, g)| *d += g);
+            if has_bias {
+                params[1]
+                    .diff
+                    .iter_mut()
+                    .zip(&sc.bias_grad)
+                    .for_each(|(d, g)| *d += g);
+            }
+        }
+        Ok(())
     }
 
     fn param_shapes(&self) -> Vec<Shape> {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::blob::Blob;
-use crate::proto::{LayerParameter, Phase};
+use crate::proto::{LayerParameter, ParamSpec, Phase};
 
 pub type Shape = Vec<usize>;
 
@@ -141,6 +141,15 @@ pub trait Layer: Send {
         Ok(())
     }
 
+    /// The ParamSpecs (lr_mult, decay_mult, sharing) of this layer's parameter blobs,
+    /// given those the prototxt declares. Called by the graph once the layer is
+    /// shaped, before parameters are created. Layers that, like Caffe's, rewrite
+    /// their own `param` in LayerSetUp override it: BatchNorm freezes its statistics
+    /// with lr_mult 0 (and refuses a non-zero one).
+    fn param_specs(&self, declared: &[ParamSpec]) -> Result<Vec<ParamSpec>, String> {
+        Ok(declared.to_vec())
+    }
+
     /// Whether `force_backward` may ask for this bottom's gradient (labels: no).
     fn allow_force_backward(&self, _bottom: usize) -> bool {
         true
@@ -239,6 +248,46 @@ pub const KNOWN_TYPES: &[&str] = &[
     "WindowData",
     "MemoryData",
     "Python",
+    // vision layers (pool branch)
+    "LRN",
+    // neuron layers (neuron branch)
+    "ReLU",
+    "PReLU",
+    "ELU",
+    "Sigmoid",
+    "TanH",
+    "AbsVal",
+    "BNLL",
+    "Power",
+    "Exp",
+    "Log",
+    "Threshold",
+    "Clip",
+    "Swish",
+    "Dropout",
+    "BatchNorm",
+    "Scale",
+    "Bias",
+    "MVN",
+    // utility and loss layers (util branch)
+    "Softmax",
+    "SoftmaxWithLoss",
+    "EuclideanLoss",
+    "SigmoidCrossEntropyLoss",
+    "HingeLoss",
+    "Accuracy",
+    "ArgMax",
+    "Eltwise",
+    "Concat",
+    "Slice",
+    "Split",
+    "Flatten",
+    "Reshape",
+    "Crop",
+    "Tile",
+    "Reduction",
+    "Silence",
+    "DummyData",
 ];
 
 /// Builds the layer a LayerParameter describes.
@@ -256,6 +305,48 @@ pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Laye
         "HDF5Data" | "WindowData" | "Python" => {
             Box::new(unsupported_data::UnsupportedData::new(param, ctx)?)
         }
+        // vision layers (pool branch)
+        "LRN" => Box::new(lrn::Lrn::new(param)?),
+        // neuron layers (neuron branch)
+        "ReLU" => Box::new(Neuron(relu::ReLU::new(param)?)),
+        "PReLU" => Box::new(prelu::PReLU::new(param)?),
+        "ELU" => Box::new(Neuron(elu::Elu::new(param)?)),
+        "Sigmoid" => Box::new(Neuron(sigmoid::Sigmoid)),
+        "TanH" => Box::new(Neuron(tanh::TanH)),
+        "AbsVal" => Box::new(Neuron(absval::AbsVal)),
+        "BNLL" => Box::new(Neuron(bnll::Bnll)),
+        "Power" => Box::new(Neuron(power::Power::new(param)?)),
+        "Exp" => Box::new(Neuron(exp::Exp::new(param)?)),
+        "Log" => Box::new(Neuron(log::Log::new(param)?)),
+        "Threshold" => Box::new(Neuron(threshold::Threshold::new(param)?)),
+        "Clip" => Box::new(Neuron(clip::Clip::new(param)?)),
+        "Swish" => Box::new(Neuron(swish::Swish::new(param)?)),
+        "Dropout" => Box::new(dropout::Dropout::new(param)?),
+        "BatchNorm" => Box::new(batch_norm::BatchNorm::new(param, ctx)?),
+        "Scale" => Box::new(scale::Scale::new(param)?),
+        "Bias" => Box::new(bias::Bias::new(param)?),
+        "MVN" => Box::new(mvn::Mvn::new(param)?),
+        // utility and loss layers (util branch)
+        "Softmax" => Box::new(softmax::Softmax::new(param)?),
+        "SoftmaxWithLoss" => Box::new(softmax_loss::SoftmaxWithLoss::new(param)?),
+        "EuclideanLoss" => Box::new(euclidean_loss::EuclideanLoss::new(param)?),
+        "SigmoidCrossEntropyLoss" => {
+            Box::new(sigmoid_ce_loss::SigmoidCrossEntropyLoss::new(param)?)
+        }
+        "HingeLoss" => Box::new(hinge_loss::HingeLoss::new(param)?),
+        "Accuracy" => Box::new(accuracy::Accuracy::new(param)?),
+        "ArgMax" => Box::new(argmax::ArgMax::new(param)?),
+        "Eltwise" => Box::new(eltwise::Eltwise::new(param)?),
+        "Concat" => Box::new(concat::Concat::new(param)?),
+        "Slice" => Box::new(slice::Slice::new(param)?),
+        "Split" => Box::new(split::Split::new(param)?),
+        "Flatten" => Box::new(flatten::Flatten::new(param)?),
+        "Reshape" => Box::new(reshape::Reshape::new(param)?),
+        "Crop" => Box::new(crop::Crop::new(param)?),
+        "Tile" => Box::new(tile::Tile::new(param)?),
+        "Reduction" => Box::new(reduction::Reduction::new(param)?),
+        "Silence" => Box::new(silence::Silence::new(param)?),
+        "DummyData" => Box::new(dummy_data::DummyData::new(param)?),
         other => {
             let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
                 .map(|s| format!(" — did you mean `{s}`?"))
@@ -280,8 +371,52 @@ pub mod data_shapes;
 pub mod image_data;
 pub mod inner_product;
 pub mod input;
+pub mod lrn;
 pub mod memory_data;
 pub mod pooling;
+// neuron layers (neuron branch)
+pub mod absval;
+pub mod batch_norm;
+pub mod bias;
+pub mod bnll;
+pub mod clip;
+pub mod dropout;
+pub mod elu;
+pub mod exp;
+pub mod log;
+pub mod mvn;
+pub mod neuron;
+pub mod power;
+pub mod prelu;
+pub mod relu;
+pub mod scale;
+pub mod sigmoid;
+pub mod swish;
+pub mod tanh;
+pub mod threshold;
+use neuron::Neuron;
+// utility and loss layers (util branch)
+pub mod accuracy;
+pub mod argmax;
+pub mod axis_copy;
+pub mod concat;
+pub mod crop;
+pub mod dummy_data;
+pub mod eltwise;
+pub mod euclidean_loss;
+pub mod flatten;
+pub mod hinge_loss;
+pub mod loss_norm;
+pub mod reduction;
+pub mod reshape;
+pub mod sigmoid_ce_loss;
+pub mod silence;
+pub mod slice;
+pub mod softmax;
+pub mod softmax_loss;
+pub mod softmax_math;
+pub mod split;
 #[cfg(test)]
 pub mod testing;
 pub mod unsupported_data;
+pub mod tile;

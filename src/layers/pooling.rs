@@ -1,8 +1,17 @@
 //! Pooling: MAX / AVE / STOCHASTIC windows with Caffe's output-size rules
 //! (ceil by default, and the pad clip that keeps the last window in the image).
 
-use super::{BlobCounts, Layer, Shape};
+use rayon::prelude::*;
+
+use super::{BlobCounts, Layer, RunContext, Shape};
+use crate::blob::Blob;
 use crate::proto::{LayerParameter, PoolMethod, PoolingParameter, RoundMode};
+
+/// Below this many window visits a pass runs on the calling thread.
+const PARALLEL_WORK: usize = 1 << 16;
+
+/// Marks a MAX window with no candidate (only possible with NaN inputs); Caffe's -1.
+const NO_ARGMAX: u32 = u32::MAX;
 
 /// Resolved pooling window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +27,167 @@ pub struct Pooling {
     method: PoolMethod,
     tops: usize,
     geometry: Option<PoolGeometry>,
+    /// The bottom shape and pooled size fixed by the last `reshape`.
+    planes: Option<Planes>,
+    /// MAX: the argmax of every output within its plane (Caffe's `max_idx_`).
+    mask: Vec<u32>,
+}
+
+/// One N·C plane's geometry: input and output sizes plus the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlaneGeometry {
+    pub height: usize,
+    pub width: usize,
+    pub pooled_h: usize,
+    pub pooled_w: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub pad: [usize; 2],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Planes {
+    /// N·C.
+    count: usize,
+    shape: [usize; 4],
+    geom: PlaneGeometry,
+}
+
+impl PlaneGeometry {
+    pub fn in_size(&self) -> usize {
+        self.height * self.width
+    }
+
+    pub fn out_size(&self) -> usize {
+        self.pooled_h * self.pooled_w
+    }
+
+    /// Rows [start, end) of window `oh` clipped to the image, and the same for the
+    /// columns of window `ow`, plus Caffe's AVE divisor: the window clipped to the
+    /// padded extent (so padding counts, the ceil-mode overhang does not).
+    #[inline]
+    fn window(&self, oh: usize, ow: usize) -> (usize, usize, usize, usize, usize) {
+        let (hs, he, hn) = span(oh, self.stride[0], self.pad[0], self.kernel[0], self.height);
+        let (ws, we, wn) = span(ow, self.stride[1], self.pad[1], self.kernel[1], self.width);
+        (hs, he, ws, we, hn * wn)
+    }
+}
+
+/// One axis of a window: clipped [start, end) and the padded-extent length.
+#[inline]
+fn span(o: usize, stride: usize, pad: usize, kernel: usize, size: usize) -> (usize, usize, usize) {
+    // Window start in padded coordinates: o·stride − pad (may be negative).
+    let start = (o * stride) as isize - pad as isize;
+    let end_padded = (start + kernel as isize).min((size + pad) as isize);
+    let pool_len = (end_padded - start).max(0) as usize;
+    let s = start.max(0) as usize;
+    let e = (end_padded.min(size as isize)).max(0) as usize;
+    (s.min(e), e, pool_len)
+}
+
+/// MAX over each window of one plane; the first maximum wins ties (strict `>`),
+/// and the argmax is recorded as `h·width + w`.
+pub(crate) fn max_forward_plane(g: &PlaneGeometry, src: &[f32], dst: &mut [f32], mask: &mut [u32]) {
+    for oh in 0..g.pooled_h {
+        for ow in 0..g.pooled_w {
+            let (hs, he, ws, we, _) = g.window(oh, ow);
+            let mut best = f32::MIN;
+            let mut arg = NO_ARGMAX;
+            for y in hs..he {
+                let row = &src[y * g.width + ws..y * g.width + we];
+                for (x, &v) in row.iter().enumerate() {
+                    if v > best {
+                        best = v;
+                        arg = (y * g.width + ws + x) as u32;
+                    }
+                }
+            }
+            let o = oh * g.pooled_w + ow;
+            dst[o] = best;
+            mask[o] = arg;
+        }
+    }
+}
+
+/// Routes each output gradient to its argmax; `dst` (the bottom plane's diff) is
+/// overwritten.
+pub(crate) fn max_backward_plane(top_diff: &[f32], mask: &[u32], dst: &mut [f32]) {
+    dst.fill(0.0);
+    for (&d, &m) in top_diff.iter().zip(mask) {
+        if let Some(v) = dst.get_mut(m as usize) {
+            *v += d;
+        }
+    }
+}
+
+/// AVE over each window of one plane: the sum of the real pixels divided by the
+/// window's size clipped to the padded extent (Caffe's pool_size). A window wholly
+/// past the image (stride > kernel, ceil rounding, no pad) gives 0 where Caffe
+/// computes 0/0.
+pub(crate) fn ave_forward_plane(g: &PlaneGeometry, src: &[f32], dst: &mut [f32]) {
+    for oh in 0..g.pooled_h {
+        for ow in 0..g.pooled_w {
+            let (hs, he, ws, we, pool_size) = g.window(oh, ow);
+            let mut sum = 0.0f32;
+            for y in hs..he {
+                for &v in &src[y * g.width + ws..y * g.width + we] {
+                    sum += v;
+                }
+            }
+            dst[oh * g.pooled_w + ow] = sum / pool_size.max(1) as f32;
+        }
+    }
+}
+
+/// Spreads each output gradient evenly (÷ pool_size) over its window's real
+/// pixels; `dst` (the bottom plane's diff) is overwritten.
+pub(crate) fn ave_backward_plane(g: &PlaneGeometry, top_diff: &[f32], dst: &mut [f32]) {
+    dst.fill(0.0);
+    for oh in 0..g.pooled_h {
+        for ow in 0..g.pooled_w {
+            let (hs, he, ws, we, pool_size) = g.window(oh, ow);
+            let share = top_diff[oh * g.pooled_w + ow] / pool_size.max(1) as f32;
+            for y in hs..he {
+                for v in &mut dst[y * g.width + ws..y * g.width + we] {
+                    *v += share;
+                }
+            }
+        }
+    }
+}
+
+/// AVE pooling of consecutive planes, in parallel when the work is large.
+pub(crate) fn ave_forward(g: &PlaneGeometry, src: &[f32], dst: &mut [f32]) {
+    let (i, o) = (g.in_size(), g.out_size());
+    if i == 0 || o == 0 {
+        return;
+    }
+    if dst.len() * g.kernel[0] * g.kernel[1] >= PARALLEL_WORK {
+        dst.par_chunks_mut(o)
+            .zip(src.par_chunks(i))
+            .for_each(|(d, s)| ave_forward_plane(g, s, d));
+    } else {
+        dst.chunks_mut(o)
+            .zip(src.chunks(i))
+            .for_each(|(d, s)| ave_forward_plane(g, s, d));
+    }
+}
+
+/// The gradient of [`ave_forward`]: overwrites `dst` (bottom diffs).
+pub(crate) fn ave_backward(g: &PlaneGeometry, top_diff: &[f32], dst: &mut [f32]) {
+    let (i, o) = (g.in_size(), g.out_size());
+    if i == 0 || o == 0 {
+        return;
+    }
+    if top_diff.len() * g.kernel[0] * g.kernel[1] >= PARALLEL_WORK {
+        dst.par_chunks_mut(i)
+            .zip(top_diff.par_chunks(o))
+            .for_each(|(d, t)| ave_backward_plane(g, t, d));
+    } else {
+        dst.chunks_mut(i)
+            .zip(top_diff.chunks(o))
+            .for_each(|(d, t)| ave_backward_plane(g, t, d));
+    }
 }
 
 fn pair(
@@ -74,6 +244,8 @@ impl Pooling {
             tops: layer.top.len(),
             param: p,
             geometry: None,
+            planes: None,
+            mask: Vec::new(),
         })
     }
 
@@ -126,6 +298,37 @@ impl Pooling {
     }
 }
 
+impl Pooling {
+    /// The shapes `reshape` fixed, checked against the blobs a pass was given.
+    fn check_blobs(
+        &self,
+        bottom: &[usize],
+        top_counts: impl Iterator<Item = usize>,
+    ) -> Result<Planes, String> {
+        let planes = self
+            .planes
+            .ok_or("pooling was not reshaped before running")?;
+        if bottom != planes.shape {
+            return Err(format!(
+                "bottom has shape {bottom:?}, but the layer was shaped for {:?}",
+                planes.shape
+            ));
+        }
+        let want = planes.count * planes.geom.out_size();
+        let mut n = 0;
+        for c in top_counts {
+            n += 1;
+            if c != want {
+                return Err(format!("a top holds {c} values, {want} expected"));
+            }
+        }
+        if n == 0 {
+            return Err("pooling needs a top".into());
+        }
+        Ok(planes)
+    }
+}
+
 impl Layer for Pooling {
     fn blob_counts(&self) -> BlobCounts {
         // MAX pooling may output its argmax mask as a second top.
@@ -146,11 +349,116 @@ impl Layer for Pooling {
         } else {
             self.param.round_mode()
         };
+        if b[2] == 0 || b[3] == 0 {
+            return Err(format!("pooling needs a non-empty image, got shape {b:?}"));
+        }
         let h = pooled_size(b[2], g.kernel[0], g.stride[0], g.pad[0], round)?;
         let w = pooled_size(b[3], g.kernel[1], g.stride[1], g.pad[1], round)?;
         self.geometry = Some(g);
+        self.planes = Some(Planes {
+            count: b[0] * b[1],
+            shape: [b[0], b[1], b[2], b[3]],
+            geom: PlaneGeometry {
+                height: b[2],
+                width: b[3],
+                pooled_h: h,
+                pooled_w: w,
+                kernel: g.kernel,
+                stride: g.stride,
+                pad: g.pad,
+            },
+        });
         let top = vec![b[0], b[1], h, w];
         Ok(vec![top; self.tops])
+    }
+
+    fn forward(
+        &mut self,
+        bottoms: &[&Blob],
+        tops: &mut [Blob],
+        _params: &mut [Blob],
+        _ctx: &mut RunContext,
+    ) -> Result<(), String> {
+        let planes = self.check_blobs(&bottoms[0].shape, tops.iter().map(|t| t.count()))?;
+        let g = planes.geom;
+        let (i, o) = (g.in_size(), g.out_size());
+        let src = &bottoms[0].data;
+        match self.method {
+            PoolMethod::Max => {
+                self.mask.resize(planes.count * o, NO_ARGMAX);
+                let dst = &mut tops[0].data;
+                let mask = &mut self.mask;
+                if dst.len() * g.kernel[0] * g.kernel[1] >= PARALLEL_WORK {
+                    dst.par_chunks_mut(o)
+                        .zip(mask.par_chunks_mut(o))
+                        .zip(src.par_chunks(i))
+                        .for_each(|((d, m), s)| max_forward_plane(&g, s, d, m));
+                } else {
+                    dst.chunks_mut(o)
+                        .zip(mask.chunks_mut(o))
+                        .zip(src.chunks(i))
+                        .for_each(|((d, m), s)| max_forward_plane(&g, s, d, m));
+                }
+                if let Some(top_mask) = tops.get_mut(1) {
+                    for (t, &m) in top_mask.data.iter_mut().zip(&self.mask) {
+                        *t = if m == NO_ARGMAX { -1.0 } else { m as f32 };
+                    }
+                }
+            }
+            PoolMethod::Ave => ave_forward(&g, src, &mut tops[0].data),
+            PoolMethod::Stochastic => {
+                return Err(
+                    "STOCHASTIC pooling is not supported on CPU (Caffe implements it for GPU only)"
+                        .into(),
+                )
+            }
+        }
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        tops: &[&Blob],
+        propagate_down: &[bool],
+        bottoms: &mut [Blob],
+        _params: &mut [Blob],
+        _ctx: &mut RunContext,
+    ) -> Result<(), String> {
+        if !propagate_down.first().copied().unwrap_or(false) {
+            return Ok(());
+        }
+        let planes = self.check_blobs(&bottoms[0].shape, tops.iter().map(|t| t.count()))?;
+        let g = planes.geom;
+        let (i, o) = (g.in_size(), g.out_size());
+        let top_diff = &tops[0].diff;
+        let dst = &mut bottoms[0].diff;
+        match self.method {
+            PoolMethod::Max => {
+                if self.mask.len() != top_diff.len() {
+                    return Err("MAX pooling backward needs a forward pass first".into());
+                }
+                let mask = &self.mask;
+                if top_diff.len() >= PARALLEL_WORK {
+                    dst.par_chunks_mut(i)
+                        .zip(top_diff.par_chunks(o))
+                        .zip(mask.par_chunks(o))
+                        .for_each(|((d, t), m)| max_backward_plane(t, m, d));
+                } else {
+                    dst.chunks_mut(i)
+                        .zip(top_diff.chunks(o))
+                        .zip(mask.chunks(o))
+                        .for_each(|((d, t), m)| max_backward_plane(t, m, d));
+                }
+            }
+            PoolMethod::Ave => ave_backward(&g, top_diff, dst),
+            PoolMethod::Stochastic => {
+                return Err(
+                    "STOCHASTIC pooling is not supported on CPU (Caffe implements it for GPU only)"
+                        .into(),
+                )
+            }
+        }
+        Ok(())
     }
 
     fn forward_macs(&self, _bottoms: &[Shape], tops: &[Shape]) -> u64 {
@@ -170,6 +478,204 @@ impl Layer for Pooling {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::testing::TestLayer;
+    use crate::proto::Phase;
+    use crate::rng::Rng;
+
+    fn layer(pool: &str, extra: &str, tops: usize, shape: &[usize]) -> TestLayer {
+        let tops: String = (0..tops).map(|i| format!(" top: \"t{i}\"")).collect();
+        let text = format!(
+            "type: \"Pooling\" bottom: \"x\"{tops} pooling_param {{ pool: {pool} {extra} }}"
+        );
+        TestLayer::new(&text, Phase::Test, &[shape.to_vec()])
+    }
+
+    /// Distinct values at least 0.05 apart, shuffled, so MAX has no ties or kinks.
+    fn distinct(n: usize, rng: &mut Rng) -> Vec<f32> {
+        let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.05 - n as f32 * 0.025).collect();
+        for i in (1..n).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            v.swap(i, j);
+        }
+        v
+    }
+
+    /// A random legal 2-D window: kernel, stride, pad < kernel, rounding. With
+    /// `covering`, stride ≤ kernel, so no window falls wholly outside the image
+    /// (an empty MAX window outputs −FLT_MAX, which drowns finite differences).
+    fn random_config(rng: &mut Rng, covering: bool) -> (String, Vec<usize>) {
+        let kh = 1 + rng.below(4) as usize;
+        let kw = 1 + rng.below(4) as usize;
+        let (sh_max, sw_max) = if covering { (kh, kw) } else { (3, 3) };
+        let sh = 1 + rng.below(sh_max as u64) as usize;
+        let sw = 1 + rng.below(sw_max as u64) as usize;
+        let ph = rng.below(kh as u64) as usize;
+        let pw = rng.below(kw as u64) as usize;
+        let round = if rng.below(2) == 0 { "CEIL" } else { "FLOOR" };
+        let h = kh.max(2) + rng.below(5) as usize;
+        let w = kw.max(2) + rng.below(5) as usize;
+        let shape = vec![1 + rng.below(2) as usize, 1 + rng.below(3) as usize, h, w];
+        let text = format!(
+            "kernel_h: {kh} kernel_w: {kw} stride_h: {sh} stride_w: {sw} pad_h: {ph} pad_w: {pw} round_mode: {round}"
+        );
+        (text, shape)
+    }
+
+    #[test]
+    fn max_gradients_random_windows() {
+        let mut rng = Rng::new(7);
+        for _ in 0..12 {
+            let (extra, shape) = random_config(&mut rng, true);
+            let mut t = layer("MAX", &extra, 1, &shape);
+            let n = t.bottoms[0].count();
+            t.bottoms[0].data = distinct(n, &mut rng);
+            t.check_gradients(&[true], false, 1e-3, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn ave_gradients_random_windows() {
+        let mut rng = Rng::new(11);
+        for _ in 0..12 {
+            let (extra, shape) = random_config(&mut rng, false);
+            let mut t = layer("AVE", &extra, 1, &shape);
+            t.check_gradients(&[true], false, 1e-2, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn global_gradients() {
+        for pool in ["MAX", "AVE"] {
+            let mut t = layer(pool, "global_pooling: true", 1, &[2, 3, 4, 5]);
+            let mut rng = Rng::new(3);
+            t.bottoms[0].data = distinct(120, &mut rng);
+            t.check_gradients(&[true], false, 1e-3, 1e-2, None);
+        }
+    }
+
+    #[test]
+    fn ave_divisor_counts_pad_but_not_overhang() {
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        // Pad 1, k 2, s 2: every window is 2×2 in padded coordinates (divisor 4).
+        let mut t = layer("AVE", "kernel_size: 2 stride: 2 pad: 1", 1, &[1, 1, 3, 3]);
+        t.bottoms[0].data = x.clone();
+        t.forward();
+        assert_eq!(t.tops[0].shape, vec![1, 1, 2, 2]);
+        assert_eq!(t.tops[0].data, vec![0.25, 1.25, 2.75, 7.0]);
+        // No pad, ceil: the last windows overhang the image and divide by what is left.
+        let mut t = layer("AVE", "kernel_size: 2 stride: 2", 1, &[1, 1, 3, 3]);
+        t.bottoms[0].data = x;
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![3.0, 4.5, 7.5, 9.0]);
+    }
+
+    #[test]
+    fn max_mask_top_and_first_maximum_wins() {
+        let mut t = layer("MAX", "kernel_size: 2 stride: 1", 2, &[1, 1, 3, 3]);
+        t.bottoms[0].data = vec![1.0, 1.0, 0.0, 1.0, 1.0, 5.0, 0.0, 2.0, 2.0];
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![1.0, 5.0, 2.0, 5.0]);
+        assert_eq!(t.tops[1].data, vec![0.0, 5.0, 7.0, 5.0]);
+        // Backward routes each gradient to its argmax, summing where windows share it.
+        t.tops[0].diff = vec![1.0, 2.0, 3.0, 4.0];
+        t.bottoms[0].diff.fill(9.0);
+        t.backward(&[true]);
+        assert_eq!(
+            t.bottoms[0].diff,
+            vec![1.0, 0.0, 0.0, 0.0, 0.0, 6.0, 0.0, 3.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn empty_windows_do_not_touch_gradients() {
+        // k 1, s 2 over 2 rows, ceil: the second row of windows starts at row 2,
+        // beyond the image (no pad, so Caffe's clip rule keeps it).
+        let mut t = layer("MAX", "kernel_size: 1 stride: 2", 2, &[1, 1, 2, 3]);
+        t.bottoms[0].data = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![1.0, 3.0, f32::MIN, f32::MIN]);
+        assert_eq!(t.tops[1].data, vec![0.0, 2.0, -1.0, -1.0]);
+        t.tops[0].diff = vec![1.0, 1.0, 1.0, 1.0];
+        t.backward(&[true]);
+        assert_eq!(t.bottoms[0].diff, vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+        // AVE: Caffe divides 0 by 0 there (NaN); here the empty window gives 0.
+        let mut t = layer("AVE", "kernel_size: 1 stride: 2", 1, &[1, 1, 2, 3]);
+        t.bottoms[0].data = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        t.forward();
+        assert_eq!(t.tops[0].data, vec![1.0, 3.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn parallel_planes_match_single_images() {
+        for pool in ["MAX", "AVE"] {
+            let shape = [16, 8, 20, 20];
+            let mut big = layer(pool, "kernel_size: 3 stride: 2 pad: 1", 1, &shape);
+            big.forward();
+            big.tops[0].diff = big.tops[0].data.iter().map(|v| v * 0.5 + 1.0).collect();
+            big.backward(&[true]);
+            let image = 8 * 20 * 20;
+            let out = big.tops[0].count() / 16;
+            for n in [0, 7, 15] {
+                let mut one = layer(pool, "kernel_size: 3 stride: 2 pad: 1", 1, &[1, 8, 20, 20]);
+                one.bottoms[0].data = big.bottoms[0].data[n * image..(n + 1) * image].to_vec();
+                one.forward();
+                assert_eq!(one.tops[0].data, big.tops[0].data[n * out..(n + 1) * out]);
+                one.tops[0].diff = big.tops[0].diff[n * out..(n + 1) * out].to_vec();
+                one.backward(&[true]);
+                assert_eq!(
+                    one.bottoms[0].diff,
+                    big.bottoms[0].diff[n * image..(n + 1) * image]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stochastic_is_refused_on_cpu() {
+        let mut t = layer("STOCHASTIC", "kernel_size: 2 stride: 2", 1, &[1, 1, 4, 4]);
+        let bottoms: Vec<&Blob> = t.bottoms.iter().collect();
+        let mut rng = Rng::new(1);
+        let mut ctx = RunContext {
+            phase: Phase::Test,
+            rng: &mut rng,
+        };
+        let err = t
+            .layer
+            .forward(&bottoms, &mut t.tops, &mut [], &mut ctx)
+            .unwrap_err();
+        assert!(err.contains("not supported on CPU"), "{err}");
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let p = crate::layers::testing::layer_param(
+            "type: \"Pooling\" bottom: \"x\" top: \"y\" pooling_param { pool: MAX kernel_size: 2 }",
+        );
+        let mut l = Pooling::new(&p).unwrap();
+        assert!(l.reshape(&[vec![1, 2, 3]]).is_err());
+        assert!(l.reshape(&[vec![1, 2, 0, 4]]).is_err());
+        let mut rng = Rng::new(1);
+        let mut ctx = RunContext {
+            phase: Phase::Test,
+            rng: &mut rng,
+        };
+        // Running before reshape, or with a bottom of another shape.
+        let x = Blob::new(&[1, 1, 4, 4]);
+        let mut tops = vec![Blob::new(&[1, 1, 3, 3])];
+        assert!(l.forward(&[&x], &mut tops, &mut [], &mut ctx).is_err());
+        l.reshape(&[vec![1, 1, 4, 4]]).unwrap();
+        let mut bottoms = vec![x.clone()];
+        let top_refs: Vec<&Blob> = tops.iter().collect();
+        // Backward before any forward has no argmax to route through.
+        assert!(l
+            .backward(&top_refs, &[true], &mut bottoms, &mut [], &mut ctx)
+            .is_err());
+        let other = Blob::new(&[1, 1, 5, 5]);
+        assert!(l.forward(&[&other], &mut tops, &mut [], &mut ctx).is_err());
+        let mut short = vec![Blob::new(&[1, 1, 2, 2])];
+        assert!(l.forward(&[&x], &mut short, &mut [], &mut ctx).is_err());
+        assert!(l.forward(&[&x], &mut tops, &mut [], &mut ctx).is_ok());
+    }
 
     #[test]
     fn ceil_mode_and_pad_clip() {

@@ -149,7 +149,7 @@ pub fn build(
     let mut nodes: Vec<LayerNode> = Vec::with_capacity(kept.len());
     let mut layer_names: HashMap<String, usize> = HashMap::new();
 
-    for (source_index, param) in kept {
+    for (source_index, mut param) in kept {
         let err = |m: String| layer_error(source_index, &param, m);
         if !param.name().is_empty() {
             if let Some(&prev) = layer_names.get(param.name()) {
@@ -250,6 +250,8 @@ pub fn build(
         }
 
         let loss_weights = loss_weights(&param, layer.as_ref()).map_err(&err)?;
+        let param_specs = layer.param_specs(&param.param).map_err(&err)?;
+        param.param = param_specs;
         let param_shapes = layer.param_shapes();
         let location = source.location(source_index);
         nodes.push(LayerNode {

@@ -1,0 +1,332 @@
+//! One image's grouped 2-D convolution as im2col + GEMM, in the three shapes
+//! training needs. Terms are those of the convolution itself: the *input* side
+//! (`geom.channels` × height × width) is what the kernel slides over, the
+//! *output* side has `out_channels` × out_height × out_width. The weights are
+//! `[out_channels, channels / group, kernel_h, kernel_w]`.
+//!
+//! Deconvolution is the same convolution run the other way: its bottom is the
+//! output side and its top the input side.
+
+use super::gemm::{sgemm, Parallelism};
+use super::im2col::{col2im, im2col, Geom2d};
+
+/// A grouped convolution of one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    pub geom: Geom2d,
+    pub out_channels: usize,
+    pub group: usize,
+}
+
+impl ConvShape {
+    pub fn input_len(&self) -> usize {
+        self.geom.input_len()
+    }
+
+    pub fn output_len(&self) -> usize {
+        self.out_channels * self.geom.col_cols()
+    }
+
+    pub fn weight_len(&self) -> usize {
+        self.out_channels * self.geom.col_rows() / self.group
+    }
+
+    /// Length of the column buffer the primitives need (0 for pointwise kernels,
+    /// which use the input directly).
+    pub fn col_len(&self) -> usize {
+        if self.geom.is_pointwise() {
+            0
+        } else {
+            self.geom.col_rows() * self.geom.col_cols()
+        }
+    }
+
+    /// (output channels, column rows, output positions) of one group's GEMMs.
+    fn group_dims(&self) -> (usize, usize, usize) {
+        (
+            self.out_channels / self.group,
+            self.geom.col_rows() / self.group,
+            self.geom.col_cols(),
+        )
+    }
+
+    fn check(&self, input: usize, output: usize, weights: usize, col: usize) {
+        assert!(
+            input >= self.input_len()
+                && output >= self.output_len()
+                && weights >= self.weight_len()
+                && col >= self.col_len(),
+            "conv buffers too small for {self:?}"
+        );
+    }
+}
+
+/// The column matrix of `input`: `col` itself after im2col, or the input when
+/// the kernel is pointwise.
+fn columns<'a>(s: &ConvShape, input: &'a [f32], col: &'a mut [f32]) -> &'a [f32] {
+    if s.geom.is_pointwise() {
+        input
+    } else {
+        im2col(&s.geom, input, col);
+        col
+    }
+}
+
+/// `output = W · im2col(input)` per group (output overwritten).
+pub fn forward(
+    s: &ConvShape,
+    weights: &[f32],
+    input: &[f32],
+    output: &mut [f32],
+    col: &mut [f32],
+    par: Parallelism,
+) {
+    s.check(input.len(), output.len(), weights.len(), col.len());
+    let cols = columns(s, input, col);
+    forward_cols(s, weights, cols, output, par);
+}
+
+/// `output = W · cols` per group, for a column matrix already built.
+pub fn forward_cols(
+    s: &ConvShape,
+    weights: &[f32],
+    cols: &[f32],
+    output: &mut [f32],
+    par: Parallelism,
+) {
+    let (m, k, n) = s.group_dims();
+    for g in 0..s.group {
+        sgemm(
+            false,
+            false,
+            m,
+            n,
+            k,
+            1.0,
+            &weights[g * m * k..(g + 1) * m * k],
+            k,
+            &cols[g * k * n..(g + 1) * k * n],
+            n,
+            0.0,
+            &mut output[g * m * n..(g + 1) * m * n],
+            n,
+            par,
+        );
+    }
+}
+
+/// `input_grad = col2im(Wᵀ · output_grad)` per group (input_grad overwritten).
+pub fn backward_data(
+    s: &ConvShape,
+    weights: &[f32],
+    output_grad: &[f32],
+    input_grad: &mut [f32],
+    col: &mut [f32],
+    par: Parallelism,
+) {
+    s.check(
+        input_grad.len(),
+        output_grad.len(),
+        weights.len(),
+        col.len(),
+    );
+    if s.geom.is_pointwise() {
+        // A pointwise kernel's column matrix is the input itself.
+        col_grad(s, weights, output_grad, input_grad, par);
+    } else {
+        col_grad(s, weights, output_grad, col, par);
+        col2im(&s.geom, col, input_grad);
+    }
+}
+
+/// `dcol = Wᵀ · output_grad` per group (dcol overwritten).
+pub fn col_grad(
+    s: &ConvShape,
+    weights: &[f32],
+    output_grad: &[f32],
+    dcol: &mut [f32],
+    par: Parallelism,
+) {
+    let (m, k, n) = s.group_dims();
+    for g in 0..s.group {
+        sgemm(
+            true,
+            false,
+            k,
+            n,
+            m,
+            1.0,
+            &weights[g * m * k..(g + 1) * m * k],
+            k,
+            &output_grad[g * m * n..(g + 1) * m * n],
+            n,
+            0.0,
+            &mut dcol[g * k * n..(g + 1) * k * n],
+            n,
+            par,
+        );
+    }
+}
+
+/// `weight_grad += output_grad · im2col(input)ᵀ` per group.
+pub fn backward_weights(
+    s: &ConvShape,
+    input: &[f32],
+    output_grad: &[f32],
+    weight_grad: &mut [f32],
+    col: &mut [f32],
+    par: Parallelism,
+) {
+    s.check(input.len(), output_grad.len(), weight_grad.len(), col.len());
+    let cols = columns(s, input, col);
+    backward_weights_cols(s, cols, output_grad, weight_grad, par);
+}
+
+/// `weight_grad += output_grad · colsᵀ` per group, for a column matrix already built.
+pub fn backward_weights_cols(
+    s: &ConvShape,
+    cols: &[f32],
+    output_grad: &[f32],
+    weight_grad: &mut [f32],
+    par: Parallelism,
+) {
+    let (m, k, n) = s.group_dims();
+    for g in 0..s.group {
+        sgemm(
+            false,
+            true,
+            m,
+            k,
+            n,
+            1.0,
+            &output_grad[g * m * n..(g + 1) * m * n],
+            n,
+            &cols[g * k * n..(g + 1) * k * n],
+            n,
+            1.0,
+            &mut weight_grad[g * m * k..(g + 1) * m * k],
+            k,
+            par,
+        );
+    }
+}
+
+/// Builds the column matrix of `input` into `col` and returns it (or the input
+/// itself for pointwise kernels), for callers that use it twice.
+pub fn column_matrix<'a>(s: &ConvShape, input: &'a [f32], col: &'a mut [f32]) -> &'a [f32] {
+    assert!(
+        input.len() >= s.input_len() && col.len() >= s.col_len(),
+        "conv buffers too small for {s:?}"
+    );
+    columns(s, input, col)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::kernels::im2col::tests::random_geom;
+    use crate::rng::Rng;
+
+    /// Direct convolution from the definition, in f64.
+    pub(crate) fn naive_forward(s: &ConvShape, w: &[f32], x: &[f32]) -> Vec<f32> {
+        let g = &s.geom;
+        let cg = g.channels / s.group;
+        let og = s.out_channels / s.group;
+        let mut y = vec![0.0; s.output_len()];
+        for o in 0..s.out_channels {
+            let grp = o / og;
+            for oh in 0..g.out_height {
+                for ow in 0..g.out_width {
+                    let mut acc = 0.0f64;
+                    for ci in 0..cg {
+                        let c = grp * cg + ci;
+                        for ki in 0..g.kernel[0] {
+                            for kj in 0..g.kernel[1] {
+                                let ih = (oh * g.stride[0] + ki * g.dilation[0]) as isize
+                                    - g.pad[0] as isize;
+                                let iw = (ow * g.stride[1] + kj * g.dilation[1]) as isize
+                                    - g.pad[1] as isize;
+                                if ih < 0
+                                    || iw < 0
+                                    || ih as usize >= g.height
+                                    || iw as usize >= g.width
+                                {
+                                    continue;
+                                }
+                                let xv = x[(c * g.height + ih as usize) * g.width + iw as usize];
+                                let wv = w[((o * cg + ci) * g.kernel[0] + ki) * g.kernel[1] + kj];
+                                acc += xv as f64 * wv as f64;
+                            }
+                        }
+                    }
+                    y[(o * g.out_height + oh) * g.out_width + ow] = acc as f32;
+                }
+            }
+        }
+        y
+    }
+
+    pub(crate) fn random_shape(rng: &mut Rng) -> ConvShape {
+        let mut geom = random_geom(rng);
+        let group = 1 + rng.below(3) as usize;
+        geom.channels = group * (1 + rng.below(3) as usize);
+        let out_channels = group * (1 + rng.below(3) as usize);
+        ConvShape {
+            geom,
+            out_channels,
+            group,
+        }
+    }
+
+    fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-4 * (1.0 + a.abs().max(b.abs()))
+    }
+
+    #[test]
+    fn primitives_match_the_definition() {
+        let mut rng = Rng::new(21);
+        for case in 0..200 {
+            let mut s = random_shape(&mut rng);
+            if case % 10 == 0 {
+                // Pointwise kernels take the path without im2col.
+                s.geom.kernel = [1, 1];
+                s.geom.stride = [1, 1];
+                s.geom.pad = [0, 0];
+                s.geom.out_height = s.geom.height;
+                s.geom.out_width = s.geom.width;
+            }
+            let w = rand(&mut rng, s.weight_len());
+            let x = rand(&mut rng, s.input_len());
+            let dy = rand(&mut rng, s.output_len());
+            let mut col = vec![f32::NAN; s.col_len()];
+
+            let mut y = vec![f32::NAN; s.output_len()];
+            forward(&s, &w, &x, &mut y, &mut col, Parallelism::None);
+            let want = naive_forward(&s, &w, &x);
+            for (a, b) in y.iter().zip(&want) {
+                assert!(close(*a as f64, *b as f64), "{s:?}: {a} vs {b}");
+            }
+            // backward_data is the adjoint of forward in x: <f(x), dy> = <x, b(dy)>.
+            let mut dx = vec![f32::NAN; s.input_len()];
+            backward_data(&s, &w, &dy, &mut dx, &mut col, Parallelism::None);
+            assert!(close(dot(&want, &dy), dot(&x, &dx)), "{s:?}");
+            // backward_weights accumulates the gradient in w: <f_w(x), dy> = <w, dW>.
+            let mut dw = vec![0.0; s.weight_len()];
+            backward_weights(&s, &x, &dy, &mut dw, &mut col, Parallelism::None);
+            assert!(close(dot(&want, &dy), dot(&w, &dw)), "{s:?}");
+            let once = dw.clone();
+            backward_weights(&s, &x, &dy, &mut dw, &mut col, Parallelism::None);
+            for (a, b) in dw.iter().zip(&once) {
+                assert!((a - 2.0 * b).abs() <= 1e-5 * (1.0 + b.abs()));
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Depthwise convolution (group = input channels = output channels) computed
+//! directly: one small kernel per channel, no im2col and no per-channel GEMMs.
+//! Same shapes and conventions as [`super::conv`].
+
+use super::conv::ConvShape;
+use super::im2col::Geom2d;
+
+/// Whether `s` is depthwise (each output channel sees exactly its own input channel).
+pub fn applies(s: &ConvShape) -> bool {
+    s.group == s.geom.channels && s.group == s.out_channels
+}
+
+fn check(s: &ConvShape, input: usize, output: usize, weights: usize) {
+    assert!(
+        applies(s)
+            && input >= s.input_len()
+            && output >= s.output_len()
+            && weights >= s.weight_len(),
+        "depthwise buffers do not fit {s:?}"
+    );
+}
+
+/// Calls `f(oh, ih, ow_lo, ow_hi, first_iw)` for every output row of tap (ki, kj)
+/// that reads inside the image; the columns ow_lo..ow_hi read input columns
+/// first_iw, first_iw + stride_w, ….
+#[inline]
+fn for_tap(g: &Geom2d, ki: usize, kj: usize, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
+    let (oh_lo, oh_hi, hoff) = g.valid(0, ki);
+    let (ow_lo, ow_hi, woff) = g.valid(1, kj);
+    if ow_lo == ow_hi {
+        return;
+    }
+    let first = (ow_lo as isize * g.stride[1] as isize + woff) as usize;
+    for oh in oh_lo..oh_hi {
+        let ih = (oh as isize * g.stride[0] as isize + hoff) as usize;
+        f(oh, ih, ow_lo, ow_hi, first);
+    }
+}
+
+/// `output[c] = w[c] ⋆ input[c]` for every channel (output overwritten).
+pub fn forward(s: &ConvShape, weights: &[f32], input: &[f32], output: &mut [f32]) {
+    check(s, input.len(), output.len(), weights.len());
+    let g = &s.geom;
+    let (hw, ohw, kk) = (g.height * g.width, g.col_cols(), g.kernel[0] * g.kernel[1]);
+    let (w_n, ow_n, sw) = (g.width, g.out_width, g.stride[1]);
+    for c in 0..g.channels {
+        let x = &input[c * hw..(c + 1) * hw];
+        let y = &mut output[c * ohw..(c + 1) * ohw];
+        y.fill(0.0);
+        for ki in 0..g.kernel[0] {
+            for kj in 0..g.kernel[1] {
+                let wv = weights[c * kk + ki * g.kernel[1] + kj];
+                for_tap(g, ki, kj, |oh, ih, lo, hi, first| {
+                    let dst = &mut y[oh * ow_n + lo..oh * ow_n + hi];
+                    let src = &x[ih * w_n + first..(ih + 1) * w_n];
+                    if sw == 1 {
+                        for (d, v) in dst.iter_mut().zip(src) {
+                            *d += wv * *v;
+                        }
+                    } else {
+                        for (d, v) in dst.iter_mut().zip(src.iter().step_by(sw)) {
+                            *d += wv * *v;
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// `input_grad[c] = adjoint of the forward pass applied to output_grad[c]`
+/// (input_grad overwritten).
+pub fn backward_data(s: &ConvShape, weights: &[f32], output_grad: &[f32], input_grad: &mut [f32]) {
+    check(s, input_grad.len(), output_grad.len(), weights.len());
+    let g = &s.geom;
+    let (hw, ohw, kk) = (g.height * g.width, g.col_cols(), g.kernel[0] * g.kernel[1]);
+    let (w_n, ow_n, sw) = (g.width, g.out_width, g.stride[1]);
+    for c in 0..g.channels {
+        let dx = &mut input_grad[c * hw..(c + 1) * hw];
+        let dy = &output_grad[c * ohw..(c + 1) * ohw];
+        dx.fill(0.0);
+        for ki in 0..g.kernel[0] {
+            for kj in 0..g.kernel[1] {
+                let wv = weights[c * kk + ki * g.kernel[1] + kj];
+                for_tap(g, ki, kj, |oh, ih, lo, hi, first| {
+                    let src = &dy[oh * ow_n + lo..oh * ow_n + hi];
+                    let dst = &mut dx[ih * w_n + first..(ih + 1) * w_n];
+                    if sw == 1 {
+                        for (d, v) in dst.iter_mut().zip(src) {
+                            *d += wv * *v;
+                        }
+                    } else {
+                        for (d, v) in dst.iter_mut().step_by(sw).zip(src) {
+                            *d += wv * *v;
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// `weight_grad[c] += Σ output_grad[c] · input[c]` over every position of each tap.
+pub fn backward_weights(
+    s: &ConvShape,
+    input: &[f32],
+    output_grad: &[f32],
+    weight_grad: &mut [f32],
+) {
+    check(s, input.len(), output_grad.len(), weight_grad.len());
+    let g = &s.geom;
+    let (hw, ohw, kk) = (g.height * g.width, g.col_cols(), g.kernel[0] * g.kernel[1]);
+    let (w_n, ow_n, sw) = (g.width, g.out_width, g.stride[1]);
+    for c in 0..g.channels {
+        let x = &input[c * hw..(c + 1) * hw];
+        let dy = &output_grad[c * ohw..(c + 1) * ohw];
+        for ki in 0..g.kernel[0] {
+            for kj in 0..g.kernel[1] {
+                let mut acc = 0.0f32;
+                for_tap(g, ki, kj, |oh, ih, lo, hi, first| {
+                    let d = &dy[oh * ow_n + lo..oh * ow_n + hi];
+                    let src = &x[ih * w_n + first..(ih + 1) * w_n];
+                    if sw == 1 {
+                        acc += d.iter().zip(src).map(|(a, b)| a * b).sum::<f32>();
+                    } else {
+                        acc += d
+                            .iter()
+                            .zip(src.iter().step_by(sw))
+                            .map(|(a, b)| a * b)
+                            .sum::<f32>();
+                    }
+                });
+                weight_grad[c * kk + ki * g.kernel[1] + kj] += acc;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::conv::tests::{naive_forward, random_shape};
+    use crate::kernels::conv::{self};
+    use crate::kernels::gemm::Parallelism;
+    use crate::rng::Rng;
+
+    fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+    }
+
+    #[test]
+    fn matches_the_definition_and_the_gemm_path() {
+        let mut rng = Rng::new(31);
+        for _ in 0..200 {
+            let mut s = random_shape(&mut rng);
+            let c = 1 + rng.below(4) as usize;
+            s.geom.channels = c;
+            s.out_channels = c;
+            s.group = c;
+            let w = rand(&mut rng, s.weight_len());
+            let x = rand(&mut rng, s.input_len());
+            let dy = rand(&mut rng, s.output_len());
+
+            let mut y = vec![f32::NAN; s.output_len()];
+            forward(&s, &w, &x, &mut y);
+            for (a, b) in y.iter().zip(naive_forward(&s, &w, &x)) {
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
+            }
+
+            let mut col = vec![0.0; s.col_len()];
+            let mut dx = vec![f32::NAN; s.input_len()];
+            let mut dx_ref = vec![0.0; s.input_len()];
+            backward_data(&s, &w, &dy, &mut dx);
+            conv::backward_data(&s, &w, &dy, &mut dx_ref, &mut col, Parallelism::None);
+            for (a, b) in dx.iter().zip(&dx_ref) {
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
+            }
+
+            let mut dw = vec![0.5; s.weight_len()];
+            let mut dw_ref = vec![0.5; s.weight_len()];
+            backward_weights(&s, &x, &dy, &mut dw);
+            conv::backward_weights(&s, &x, &dy, &mut dw_ref, &mut col, Parallelism::None);
+            for (a, b) in dw.iter().zip(&dw_ref) {
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! im2col / col2im for 2-D convolution, in Caffe's layout: the column matrix has
+//! one row per (channel, kernel row, kernel column) and one column per output
+//! position (row-major over the output's height and width).
+
+/// The geometry of one image's 2-D convolution, seen from its input side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geom2d {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub kernel: [usize; 2],
+    pub pad: [usize; 2],
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    pub out_height: usize,
+    pub out_width: usize,
+}
+
+impl Geom2d {
+    /// Rows of the column matrix: channels · kernel_h · kernel_w.
+    pub fn col_rows(&self) -> usize {
+        self.channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Columns of the column matrix: out_height · out_width.
+    pub fn col_cols(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    pub fn input_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// True when the column matrix equals the input (1×1 kernel, stride 1, no pad).
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1]
+            && self.stride == [1, 1]
+            && self.pad == [0, 0]
+            && self.out_height == self.height
+            && self.out_width == self.width
+    }
+
+    /// The output positions `o` along `axis` (0: height, 1: width) whose input
+    /// index `o·stride + k·dilation − pad` for kernel tap `k` lies inside the
+    /// image, as a half-open range, and the (signed) input offset of tap `k`.
+    #[inline]
+    pub fn valid(&self, axis: usize, k: usize) -> (usize, usize, isize) {
+        let (len, out) = if axis == 0 {
+            (self.height, self.out_height)
+        } else {
+            (self.width, self.out_width)
+        };
+        let offset = (k * self.dilation[axis]) as isize - self.pad[axis] as isize;
+        let s = self.stride[axis] as isize;
+        let lo = if offset >= 0 {
+            0
+        } else {
+            (-offset + s - 1) / s
+        };
+        let room = len as isize - offset;
+        let hi = if room <= 0 { 0 } else { (room + s - 1) / s };
+        let lo = (lo as usize).min(out);
+        let hi = (hi as usize).clamp(lo, out);
+        (lo, hi, offset)
+    }
+}
+
+/// Fills `col` (col_rows × col_cols) from one image `x` (channels × height × width).
+pub fn im2col(g: &Geom2d, x: &[f32], col: &mut [f32]) {
+    let (h, w) = (g.height, g.width);
+    let (ow_n, ohw) = (g.out_width, g.col_cols());
+    assert!(x.len() >= g.input_len() && col.len() >= g.col_rows() * ohw);
+    let sw = g.stride[1];
+    let mut row = 0;
+    for c in 0..g.channels {
+        let plane = &x[c * h * w..(c + 1) * h * w];
+        for ki in 0..g.kernel[0] {
+            let (oh_lo, oh_hi, hoff) = g.valid(0, ki);
+            for kj in 0..g.kernel[1] {
+                let (ow_lo, ow_hi, woff) = g.valid(1, kj);
+                let dst = &mut col[row * ohw..(row + 1) * ohw];
+                row += 1;
+                dst[..oh_lo * ow_n].fill(0.0);
+                dst[oh_hi * ow_n..].fill(0.0);
+                for oh in oh_lo..oh_hi {
+                    let ih = (oh as isize * g.stride[0] as isize + hoff) as usize;
+                    let src = &plane[ih * w..(ih + 1) * w];
+                    let d = &mut dst[oh * ow_n..(oh + 1) * ow_n];
+                    d[..ow_lo].fill(0.0);
+                    d[ow_hi..].fill(0.0);
+                    if ow_lo == ow_hi {
+                        continue;
+                    }
+                    let first = (ow_lo as isize * sw as isize + woff) as usize;
+                    if sw == 1 {
+                        d[ow_lo..ow_hi].copy_from_slice(&src[first..first + (ow_hi - ow_lo)]);
+                    } else {
+                        for (v, s) in d[ow_lo..ow_hi]
+                            .iter_mut()
+                            .zip(src[first..].iter().step_by(sw))
+                        {
+                            *v = *s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes one image `x` (channels × height × width) as the sum of the column
+/// matrix's entries over the positions they were gathered from (the adjoint of
+/// [`im2col`]). `x` is overwritten.
+pub fn col2im(g: &Geom2d, col: &[f32], x: &mut [f32]) {
+    let (h, w) = (g.height, g.width);
+    let (ow_n, ohw) = (g.out_width, g.col_cols());
+    assert!(x.len() >= g.input_len() && col.len() >= g.col_rows() * ohw);
+    x[..g.input_len()].fill(0.0);
+    let sw = g.stride[1];
+    let mut row = 0;
+    for c in 0..g.channels {
+        let plane = &mut x[c * h * w..(c + 1) * h * w];
+        for ki in 0..g.kernel[0] {
+            let (oh_lo, oh_hi, hoff) = g.valid(0, ki);
+            for kj in 0..g.kernel[1] {
+                let (ow_lo, ow_hi, woff) = g.valid(1, kj);
+                let srcrow = &col[row * ohw..(row + 1) * ohw];
+                row += 1;
+                if ow_lo == ow_hi {
+                    continue;
+                }
+                let first = (ow_lo as isize * sw as isize + woff) as usize;
+                for oh in oh_lo..oh_hi {
+                    let ih = (oh as isize * g.stride[0] as isize + hoff) as usize;
+                    let dst = &mut plane[ih * w..(ih + 1) * w];
+                    let s = &srcrow[oh * ow_n + ow_lo..oh * ow_n + ow_hi];
+                    if sw == 1 {
+                        for (d, v) in dst[first..first + s.len()].iter_mut().zip(s) {
+                            *d += *v;
+                        }
+                    } else {
+                        for (d, v) in dst[first..].iter_mut().step_by(sw).zip(s) {
+                            *d += *v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Random geometries, including stride, pad, dilation and pads larger than the kernel.
+    pub(crate) fn random_geom(rng: &mut Rng) -> Geom2d {
+        loop {
+            let r = |rng: &mut Rng, n: u64| rng.below(n) as usize;
+            let kernel = [1 + r(rng, 4), 1 + r(rng, 4)];
+            let dilation = [1 + r(rng, 2), 1 + r(rng, 2)];
+            let stride = [1 + r(rng, 3), 1 + r(rng, 3)];
+            let pad = [r(rng, 4), r(rng, 4)];
+            let (height, width) = (1 + r(rng, 9), 1 + r(rng, 9));
+            let ext = |a: usize| dilation[a] * (kernel[a] - 1) + 1;
+            let padded = [height + 2 * pad[0], width + 2 * pad[1]];
+            if ext(0) > padded[0] || ext(1) > padded[1] {
+                continue;
+            }
+            return Geom2d {
+                channels: 1 + r(rng, 3),
+                height,
+                width,
+                kernel,
+                pad,
+                stride,
+                dilation,
+                out_height: (padded[0] - ext(0)) / stride[0] + 1,
+                out_width: (padded[1] - ext(1)) / stride[1] + 1,
+            };
+        }
+    }
+
+    /// The definition, element by element.
+    pub(crate) fn naive_im2col(g: &Geom2d, x: &[f32]) -> Vec<f32> {
+        let mut col = vec![0.0; g.col_rows() * g.col_cols()];
+        for c in 0..g.channels {
+            for ki in 0..g.kernel[0] {
+                for kj in 0..g.kernel[1] {
+                    let row = (c * g.kernel[0] + ki) * g.kernel[1] + kj;
+                    for oh in 0..g.out_height {
+                        for ow in 0..g.out_width {
+                            let ih = (oh * g.stride[0] + ki * g.dilation[0]) as isize
+                                - g.pad[0] as isize;
+                            let iw = (ow * g.stride[1] + kj * g.dilation[1]) as isize
+                                - g.pad[1] as isize;
+                            let inside = ih >= 0
+                                && iw >= 0
+                                && (ih as usize) < g.height
+                                && (iw as usize) < g.width;
+                            col[row * g.col_cols() + oh * g.out_width + ow] = if inside {
+                                x[(c * g.height + ih as usize) * g.width + iw as usize]
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        col
+    }
+
+    #[test]
+    fn im2col_matches_definition() {
+        let mut rng = Rng::new(11);
+        for _ in 0..300 {
+            let g = random_geom(&mut rng);
+            let x: Vec<f32> = (0..g.input_len()).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            // Garbage in the buffer must be overwritten.
+            let mut col = vec![f32::NAN; g.col_rows() * g.col_cols()];
+            im2col(&g, &x, &mut col);
+            assert_eq!(col, naive_im2col(&g, &x), "{g:?}");
+        }
+    }
+
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // <im2col(x), c> == <x, col2im(c)> for random x and c.
+        let mut rng = Rng::new(12);
+        for _ in 0..300 {
+            let g = random_geom(&mut rng);
+            let x: Vec<f32> = (0..g.input_len()).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let c: Vec<f32> = (0..g.col_rows() * g.col_cols())
+                .map(|_| rng.uniform(-1.0, 1.0))
+                .collect();
+            let col = naive_im2col(&g, &x);
+            let lhs: f64 = col.iter().zip(&c).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let mut back = vec![f32::NAN; g.input_len()];
+            col2im(&g, &c, &mut back);
+            let rhs: f64 = x
+                .iter()
+                .zip(&back)
+                .map(|(a, b)| *a as f64 * *b as f64)
+                .sum();
+            assert!(
+                (lhs - rhs).abs() < 1e-4 * (1.0 + lhs.abs()),
+                "{g:?}: {lhs} vs {rhs}"
+            );
+        }
+    }
+}

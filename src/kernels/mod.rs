@@ -1,0 +1,8 @@
+//! Numerical kernels on plain slices: im2col/col2im, a GEMM wrapper, and the
+//! per-image convolution primitives built from them. Nothing here knows about
+//! layers, blobs or Caffe's parameter messages.
+
+pub mod conv;
+pub mod depthwise;
+pub mod gemm;
+pub mod im2col;
