@@ -418,5 +418,5 @@ pub mod softmax_math;
 pub mod split;
 #[cfg(test)]
 pub mod testing;
-pub mod unsupported_data;
 pub mod tile;
+pub mod unsupported_data;
