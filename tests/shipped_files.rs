@@ -2,15 +2,12 @@
 //! solver validates and names a net that exists, and every net builds in each
 //! phase with the parameter totals of the published models.
 //!
-//! The full builds need layer types that land on other branches: ReLU, Dropout,
-//! BatchNorm and Scale (branch `neuron`), LRN (`pool`), Softmax, SoftmaxWithLoss,
-//! Accuracy and Concat (`util`). Those tests are `#[ignore]`d with the types they
-//! wait on named; remove the attributes once the branches are merged
-//! (`cargo test --release --test shipped_files -- --include-ignored` runs them; all
-//! passed on a trial merge of data, neuron, pool and util). Meanwhile
-//! `param_totals_through_the_parameter_layers` checks the totals of the nets whose
-//! only layers with parameters are Convolution and InnerProduct, by building them
-//! with their parameter-free, shape-preserving layers left out.
+//! Two ways to the totals: `param_totals_through_the_parameter_layers` builds
+//! the nets whose only layers with parameters are Convolution and InnerProduct
+//! with their parameter-free, shape-preserving layers left out (so it depends on
+//! the fewest layer types); the `builds_*` tests build every net whole, and the
+//! `*_weights_fit_deploy` tests check that the weights a training net learns load
+//! into its deploy net.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -437,9 +434,8 @@ fn check_weights_fit(train: &str, deploy: &str) {
 }
 
 macro_rules! full_build_tests {
-    ($($test:ident: $file:literal waits on $types:literal;)*) => {$(
+    ($($test:ident: $file:literal;)*) => {$(
         #[test]
-        #[ignore = $types]
         fn $test() {
             check_full_build($file);
         }
@@ -447,34 +443,25 @@ macro_rules! full_build_tests {
 }
 
 full_build_tests! {
-    builds_lenet_train_test: "lenet_train_test"
-        waits on "waits on ReLU, Accuracy, SoftmaxWithLoss";
-    builds_lenet_deploy: "lenet_deploy" waits on "waits on ReLU, Softmax";
-    builds_cifar10_quick_train_test: "cifar10_quick_train_test"
-        waits on "waits on ReLU, Accuracy, SoftmaxWithLoss";
-    builds_cifar10_quick_deploy: "cifar10_quick_deploy" waits on "waits on ReLU, Softmax";
-    builds_cifar10_full_train_test: "cifar10_full_train_test"
-        waits on "waits on ReLU, LRN, Accuracy, SoftmaxWithLoss";
-    builds_cifar10_full_deploy: "cifar10_full_deploy" waits on "waits on ReLU, LRN, Softmax";
-    builds_alexnet_train_val: "alexnet_train_val"
-        waits on "waits on ReLU, LRN, Dropout, Accuracy, SoftmaxWithLoss";
-    builds_alexnet_deploy: "alexnet_deploy" waits on "waits on ReLU, LRN, Softmax";
-    builds_caffenet_train_val: "caffenet_train_val"
-        waits on "waits on ReLU, LRN, Dropout, Accuracy, SoftmaxWithLoss";
-    builds_caffenet_deploy: "caffenet_deploy" waits on "waits on ReLU, LRN, Softmax";
-    builds_googlenet_train_val: "googlenet_train_val"
-        waits on "waits on ReLU, LRN, Concat, Dropout, Accuracy, SoftmaxWithLoss";
-    builds_googlenet_deploy: "googlenet_deploy" waits on "waits on ReLU, LRN, Concat, Softmax";
-    builds_mobilenet_v1_train_val: "mobilenet_v1_train_val"
-        waits on "waits on BatchNorm, Scale, ReLU, Accuracy, SoftmaxWithLoss";
-    builds_mobilenet_v1_deploy: "mobilenet_v1_deploy"
-        waits on "waits on BatchNorm, Scale, ReLU, Softmax";
+    builds_lenet_train_test: "lenet_train_test";
+    builds_lenet_deploy: "lenet_deploy";
+    builds_cifar10_quick_train_test: "cifar10_quick_train_test";
+    builds_cifar10_quick_deploy: "cifar10_quick_deploy";
+    builds_cifar10_full_train_test: "cifar10_full_train_test";
+    builds_cifar10_full_deploy: "cifar10_full_deploy";
+    builds_alexnet_train_val: "alexnet_train_val";
+    builds_alexnet_deploy: "alexnet_deploy";
+    builds_caffenet_train_val: "caffenet_train_val";
+    builds_caffenet_deploy: "caffenet_deploy";
+    builds_googlenet_train_val: "googlenet_train_val";
+    builds_googlenet_deploy: "googlenet_deploy";
+    builds_mobilenet_v1_train_val: "mobilenet_v1_train_val";
+    builds_mobilenet_v1_deploy: "mobilenet_v1_deploy";
 }
 
 macro_rules! weights_fit_tests {
-    ($($test:ident: $train:literal, $deploy:literal waits on $types:literal;)*) => {$(
+    ($($test:ident: $train:literal, $deploy:literal;)*) => {$(
         #[test]
-        #[ignore = $types]
         fn $test() {
             check_weights_fit($train, $deploy);
         }
@@ -482,18 +469,11 @@ macro_rules! weights_fit_tests {
 }
 
 weights_fit_tests! {
-    lenet_weights_fit_deploy: "lenet_train_test", "lenet_deploy"
-        waits on "waits on ReLU, Softmax, Accuracy, SoftmaxWithLoss";
-    cifar10_quick_weights_fit_deploy: "cifar10_quick_train_test", "cifar10_quick_deploy"
-        waits on "waits on ReLU, Softmax, Accuracy, SoftmaxWithLoss";
-    cifar10_full_weights_fit_deploy: "cifar10_full_train_test", "cifar10_full_deploy"
-        waits on "waits on ReLU, LRN, Softmax, Accuracy, SoftmaxWithLoss";
-    alexnet_weights_fit_deploy: "alexnet_train_val", "alexnet_deploy"
-        waits on "waits on ReLU, LRN, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
-    caffenet_weights_fit_deploy: "caffenet_train_val", "caffenet_deploy"
-        waits on "waits on ReLU, LRN, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
-    googlenet_weights_fit_deploy: "googlenet_train_val", "googlenet_deploy"
-        waits on "waits on ReLU, LRN, Concat, Dropout, Softmax, Accuracy, SoftmaxWithLoss";
-    mobilenet_v1_weights_fit_deploy: "mobilenet_v1_train_val", "mobilenet_v1_deploy"
-        waits on "waits on BatchNorm, Scale, ReLU, Softmax, Accuracy, SoftmaxWithLoss";
+    lenet_weights_fit_deploy: "lenet_train_test", "lenet_deploy";
+    cifar10_quick_weights_fit_deploy: "cifar10_quick_train_test", "cifar10_quick_deploy";
+    cifar10_full_weights_fit_deploy: "cifar10_full_train_test", "cifar10_full_deploy";
+    alexnet_weights_fit_deploy: "alexnet_train_val", "alexnet_deploy";
+    caffenet_weights_fit_deploy: "caffenet_train_val", "caffenet_deploy";
+    googlenet_weights_fit_deploy: "googlenet_train_val", "googlenet_deploy";
+    mobilenet_v1_weights_fit_deploy: "mobilenet_v1_train_val", "mobilenet_v1_deploy";
 }
