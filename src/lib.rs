@@ -5,6 +5,7 @@
 
 pub mod blob;
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod fillers;
 pub mod io;

@@ -2,6 +2,7 @@
 //! return text or errors, and `run` prints them and picks the exit code.
 
 pub mod check;
+pub mod data;
 pub mod forward;
 pub mod test;
 pub mod time;
@@ -34,6 +35,12 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Score a model with trained weights over N batches, as Caffe's `test`.
     Test(test::TestArgs),
+    /// Make a dataset's LMDBs (and mean), as Caffe's create_mnist.sh / create_cifar10.sh.
+    Data(data::DataArgs),
+    /// Convert an image list to an LMDB of Datums, as Caffe's convert_imageset.
+    ConvertImageset(data::ConvertImagesetArgs),
+    /// Compute the mean image of an LMDB, as Caffe's compute_image_mean.
+    ComputeMean(data::ComputeMeanArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 on a
@@ -54,6 +61,9 @@ pub fn run() -> ExitCode {
         Command::Time(args) => time::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Data(args) => data::run(&args),
+        Command::ConvertImageset(args) => data::convert_imageset(&args),
+        Command::ComputeMean(args) => data::compute_mean(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -85,6 +85,17 @@ pub fn build_nets(
     Ok((train, tests))
 }
 
+/// Makes missing datasets with known names before the nets are built
+/// (see [`crate::data::prepare`]).
+fn prepare_data(param: &SolverParameter, file: &Path) -> Result<()> {
+    let settings = crate::settings::RunSettings::load_from(Path::new("."))?;
+    let mut paths = Vec::new();
+    for (loaded, _) in super::check::solver_nets(param, file)? {
+        paths.extend(crate::data::prepare::data_paths(&loaded.net));
+    }
+    crate::data::prepare::prepare(&paths, &settings).map_err(Error::Usage)
+}
+
 /// A net whose data comes from Input layers cannot train: nothing fills them.
 fn refuse_input_only(net: &Net, what: &str) -> Result<()> {
     let inputs: Vec<&str> = net
@@ -143,6 +154,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         stage: args.stages.clone(),
     };
     info("caffe.cpp:218", "Using CPUs only.");
+    prepare_data(&param, &file)?;
     let (net, tests) = build_nets(&param, &file, &extra, seed)?;
     refuse_input_only(&net, "training")?;
     for t in &tests {

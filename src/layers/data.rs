@@ -1,24 +1,225 @@
-//! Data: batches of Caffe `Datum` records read from an LMDB.
+//! Data: batches of Caffe `Datum` records read from an LMDB, transformed by the
+//! DataTransformer on a prefetch thread.
+//!
+//! As Caffe's DataLayer: the first record fixes the top shapes (N×C×H×W, labels
+//! N); records are read in key order from a random start within `rand_skip`,
+//! and reading wraps to the first record at the end ("Restarting data
+//! prefetching from start."). Each layer (so each of the TRAIN and TEST nets) has
+//! its own cursor. When the source does not exist, the shapes come from
+//! `--input-shape` and the layer can only be filled from outside.
+
+use std::path::{Path, PathBuf};
 
 use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext, Shape};
 use crate::blob::Blob;
-use crate::proto::LayerParameter;
+use crate::data::datum::Datum;
+use crate::data::image::ColorMode;
+use crate::data::lmdb;
+use crate::data::prefetch::{Batch, Prefetcher, Sender};
+use crate::data::transform::Transformer;
+use crate::log::info;
+use crate::proto::{DataBackend, LayerParameter, Phase, TransformationParameter};
+
+struct Reader {
+    name: String,
+    source: PathBuf,
+    batch_size: usize,
+    rand_skip: u64,
+    transform: TransformationParameter,
+    mode: ColorMode,
+    phase: Phase,
+    seed: u64,
+    depth: usize,
+}
 
 pub struct Data {
     shapes: Vec<Shape>,
+    reader: Option<Reader>,
+    prefetch: Option<Prefetcher>,
+    /// Why forward cannot run when there is no reader.
+    no_reader: String,
+}
+
+/// A seed for a layer's random draws that depends only on its name and phase.
+pub(crate) fn layer_seed(name: &str, phase: Phase) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes().chain([phase as u8]) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Decoding mode for encoded records: transform_param's force_color/force_gray
+/// or data_param's force_encoded_color.
+pub(crate) fn color_mode(
+    t: &TransformationParameter,
+    force_color: bool,
+) -> Result<ColorMode, String> {
+    match (t.force_color() || force_color, t.force_gray()) {
+        (true, true) => Err("force_color and force_gray cannot both be set".into()),
+        (true, false) => Ok(ColorMode::Color),
+        (false, true) => Ok(ColorMode::Gray),
+        _ => Ok(ColorMode::Native),
+    }
 }
 
 impl Data {
     pub fn new(param: &LayerParameter, ctx: &BuildContext) -> Result<Self, String> {
-        let source = param.data_param().source().to_string();
-        if let Some(shapes) = data_shapes::from_context(param, ctx) {
-            return Ok(Data { shapes });
+        let dp = param.data_param();
+        let source = dp.source().to_string();
+        let given = data_shapes::from_context(param, ctx);
+        let no_reader =
+            "this Data layer has no readable source; its tops must be filled from outside"
+                .to_string();
+        if ctx.external_data {
+            if let Some(shapes) = given {
+                return Ok(Data {
+                    shapes,
+                    reader: None,
+                    prefetch: None,
+                    no_reader,
+                });
+            }
         }
-        if std::path::Path::new(&source).exists() {
-            // TRANSITIONAL: replaced by the LMDB reader in the next commit.
-            return Err(format!("reading `{source}` is not implemented yet"));
+        let path = Path::new(&source);
+        if source.is_empty() || !path.exists() {
+            let shapes = given.ok_or_else(|| data_shapes::missing_source(param, &source))?;
+            let no_reader = data_shapes::missing_source(param, &source);
+            return Ok(Data {
+                shapes,
+                reader: None,
+                prefetch: None,
+                no_reader,
+            });
         }
-        Err(data_shapes::missing_source(param, &source))
+        if dp.backend() == DataBackend::Leveldb {
+            return Err(format!(
+                "data_param.backend is LEVELDB, which caffers does not support; store `{source}` as an LMDB and set `backend: LMDB`"
+            ));
+        }
+        let batch_size = dp.batch_size() as usize;
+        if batch_size == 0 {
+            return Err("data_param.batch_size must be positive".into());
+        }
+        let phase = ctx.phase();
+        let transform = param.transform_param().clone();
+        let mode = color_mode(&transform, dp.force_encoded_color())?;
+        let (key, value) = lmdb::first(path)?;
+        info("db_lmdb.cpp:35", &format!("Opened lmdb {source}"));
+        let img = Datum::parse(&value, &key)
+            .and_then(|d| d.to_image(mode))
+            .map_err(|e| format!("`{source}`: {e}"))?;
+        let seed = layer_seed(param.name(), phase);
+        let t = Transformer::new(&transform, phase, seed)?;
+        let [c, h, w] = t.output_shape(img.channels, img.height, img.width)?;
+        info(
+            "data_layer.cpp:78",
+            &format!("output data size: {batch_size},{c},{h},{w}"),
+        );
+        let mut shapes = vec![vec![batch_size, c, h, w]];
+        if param.top.len() > 1 {
+            shapes.push(vec![batch_size]);
+        }
+        Ok(Data {
+            shapes,
+            reader: Some(Reader {
+                name: param.name().to_string(),
+                source: path.to_path_buf(),
+                batch_size,
+                rand_skip: dp.rand_skip() as u64,
+                transform,
+                mode,
+                phase,
+                seed,
+                depth: dp.prefetch().max(1) as usize,
+            }),
+            prefetch: None,
+            no_reader,
+        })
+    }
+}
+
+/// The prefetch thread's work: batches from the LMDB, forever, in key order.
+fn read_batches(r: &Reader, tx: &Sender) -> Result<(), String> {
+    let shown = r.source.display().to_string();
+    let err = |e: heed::Error| format!("cannot read LMDB `{shown}`: {e}");
+    let (env, db) = lmdb::open(&r.source)?;
+    let rtxn = env.read_txn().map_err(err)?;
+    let mut iter = db.iter(&rtxn).map_err(err)?;
+    let mut transformer = Transformer::new(&r.transform, r.phase, r.seed)?;
+    let mut rng = crate::rng::Rng::new(r.seed ^ 0x5eed);
+    let mut skip = if r.rand_skip > 0 {
+        rng.below(r.rand_skip)
+    } else {
+        0
+    };
+    loop {
+        let mut data: Vec<f32> = Vec::new();
+        let mut labels = Vec::with_capacity(r.batch_size);
+        let mut data_shape = Vec::new();
+        let mut per_item = 0;
+        let mut item = 0;
+        while item < r.batch_size {
+            let record = match iter.next() {
+                Some(rec) => rec.map_err(err)?,
+                None => {
+                    info(
+                        "data_layer.cpp:106",
+                        "Restarting data prefetching from start.",
+                    );
+                    iter = db.iter(&rtxn).map_err(err)?;
+                    match iter.next() {
+                        Some(rec) => rec.map_err(err)?,
+                        None => return Err(format!("LMDB `{shown}` holds no records")),
+                    }
+                }
+            };
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let (k, v) = record;
+            let key = String::from_utf8_lossy(k);
+            let datum = Datum::parse(v, &key).map_err(|e| format!("`{shown}`: {e}"))?;
+            let img = datum
+                .to_image(r.mode)
+                .map_err(|e| format!("`{shown}`, record `{key}`: {e}"))?;
+            if item == 0 {
+                let [c, h, w] = transformer.output_shape(img.channels, img.height, img.width)?;
+                per_item = c * h * w;
+                data = vec![0.0; r.batch_size * per_item];
+                data_shape = vec![r.batch_size, c, h, w];
+            }
+            transformer
+                .transform(&img, &mut data[item * per_item..(item + 1) * per_item])
+                .map_err(|e| format!("`{shown}`, record `{key}`: {e}"))?;
+            labels.push(datum.label() as f32);
+            item += 1;
+        }
+        if !tx.send(Ok(Batch {
+            data_shape,
+            data,
+            labels,
+        })) {
+            return Ok(());
+        }
+    }
+}
+
+/// Copies a batch into the tops, reshaping them when the batch's shape changed.
+pub(crate) fn fill_tops(batch: Batch, tops: &mut [Blob]) {
+    if let Some(top) = tops.first_mut() {
+        if top.shape != batch.data_shape {
+            top.reshape(&batch.data_shape);
+        }
+        top.data = batch.data;
+    }
+    if let Some(top) = tops.get_mut(1) {
+        if top.count() != batch.labels.len() {
+            top.reshape(&[batch.labels.len()]);
+        }
+        top.data.copy_from_slice(&batch.labels);
     }
 }
 
@@ -34,11 +235,27 @@ impl Layer for Data {
     fn forward(
         &mut self,
         _: &[&Blob],
-        _: &mut [Blob],
+        tops: &mut [Blob],
         _: &mut [Blob],
         _: &mut RunContext,
     ) -> Result<(), String> {
-        Err("the Data layer cannot read its source yet".into())
+        if self.prefetch.is_none() {
+            let reader = self.reader.take().ok_or_else(|| self.no_reader.clone())?;
+            let name = reader.name.clone();
+            let depth = reader.depth;
+            self.prefetch = Some(Prefetcher::spawn(&name, depth, move |tx| {
+                if let Err(e) = read_batches(&reader, &tx) {
+                    tx.send(Err(e));
+                }
+            })?);
+        }
+        let batch = self.prefetch.as_mut().expect("started above").next()?;
+        fill_tops(batch, tops);
+        Ok(())
+    }
+
+    fn allow_force_backward(&self, _bottom: usize) -> bool {
+        false
     }
 
     fn is_source(&self) -> bool {
