@@ -30,7 +30,7 @@ pub fn compute_mean(db: &Path) -> Result<(usize, usize, usize, Vec<f32>), String
             .zip(&img.values)
             .for_each(|(s, &v)| *s += v as f64);
         count += 1;
-        if count % 10000 == 0 {
+        if count.is_multiple_of(10000) {
             info(
                 "compute_image_mean.cpp:94",
                 &format!("Processed {count} files."),

@@ -47,7 +47,7 @@ impl Prefetcher {
     }
 
     /// The next batch (waits for it if the thread is behind).
-    pub fn next(&mut self) -> Result<Batch, String> {
+    pub fn next_batch(&mut self) -> Result<Batch, String> {
         let rx = self.rx.as_ref().ok_or("the prefetch thread has stopped")?;
         match rx.recv() {
             Ok(b) => b,

@@ -25,6 +25,8 @@ struct Reader {
     source: PathBuf,
     batch_size: usize,
     rand_skip: u64,
+    /// Records to pass over first when resuming (see `Layer::skip_batches`).
+    resume_records: u64,
     transform: TransformationParameter,
     mode: ColorMode,
     phase: Phase,
@@ -128,6 +130,7 @@ impl Data {
                 source: path.to_path_buf(),
                 batch_size,
                 rand_skip: dp.rand_skip() as u64,
+                resume_records: 0,
                 transform,
                 mode,
                 phase,
@@ -149,11 +152,12 @@ fn read_batches(r: &Reader, tx: &Sender) -> Result<(), String> {
     let mut iter = db.iter(&rtxn).map_err(err)?;
     let mut transformer = Transformer::new(&r.transform, r.phase, r.seed)?;
     let mut rng = crate::rng::Rng::new(r.seed ^ 0x5eed);
-    let mut skip = if r.rand_skip > 0 {
-        rng.below(r.rand_skip)
-    } else {
-        0
-    };
+    let mut skip = r.resume_records
+        + if r.rand_skip > 0 {
+            rng.below(r.rand_skip)
+        } else {
+            0
+        };
     loop {
         let mut data: Vec<f32> = Vec::new();
         let mut labels = Vec::with_capacity(r.batch_size);
@@ -249,13 +253,23 @@ impl Layer for Data {
                 }
             })?);
         }
-        let batch = self.prefetch.as_mut().expect("started above").next()?;
+        let batch = self
+            .prefetch
+            .as_mut()
+            .expect("started above")
+            .next_batch()?;
         fill_tops(batch, tops);
         Ok(())
     }
 
     fn allow_force_backward(&self, _bottom: usize) -> bool {
         false
+    }
+
+    fn skip_batches(&mut self, batches: u64) {
+        if let Some(r) = self.reader.as_mut() {
+            r.resume_records = batches * r.batch_size as u64;
+        }
     }
 
     fn is_source(&self) -> bool {

@@ -240,7 +240,11 @@ impl Layer for ImageData {
                 }
             })?);
         }
-        let batch = self.prefetch.as_mut().expect("started above").next()?;
+        let batch = self
+            .prefetch
+            .as_mut()
+            .expect("started above")
+            .next_batch()?;
         fill_tops(batch, tops);
         Ok(())
     }

@@ -150,6 +150,12 @@ pub trait Layer: Send {
         Ok(declared.to_vec())
     }
 
+    /// Positions a data source as if `batches` batches had already been read, so a
+    /// run resumed from a snapshot reads what the uninterrupted run would have read
+    /// (Caffe restarts its databases from the first record instead). Called before
+    /// the first forward pass; sources without a cursor ignore it.
+    fn skip_batches(&mut self, _batches: u64) {}
+
     /// Whether `force_backward` may ask for this bottom's gradient (labels: no).
     fn allow_force_backward(&self, _bottom: usize) -> bool {
         true

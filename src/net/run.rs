@@ -45,6 +45,13 @@ fn layer_error(graph: &NetGraph, i: usize, message: String) -> Error {
 }
 
 impl Net {
+    /// Positions every data layer as if `batches` batches had been read already.
+    pub fn skip_data_batches(&mut self, batches: u64) {
+        for node in &mut self.graph.layers {
+            node.layer.skip_batches(batches);
+        }
+    }
+
     /// Allocates blobs, creates (and shares) parameters, filled from each layer's
     /// fillers with `seed`, and works out which gradients backward must compute.
     pub fn new(graph: NetGraph, force_backward: bool, seed: u64) -> Result<Self> {

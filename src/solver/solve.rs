@@ -398,7 +398,28 @@ impl Solver {
         }
         self.iter = state.iter;
         self.current_step = state.current_step;
+        self.position_data_for_resume();
         Ok(())
+    }
+
+    /// Moves the data cursors to where an uninterrupted run would be at `iter`:
+    /// the training net has read `iter × iter_size` batches, each test net
+    /// `test_iter` batches per test pass held before `iter`.
+    fn position_data_for_resume(&mut self) {
+        let iter = self.iter.max(0) as u64;
+        let iter_size = self.param.iter_size().max(1) as u64;
+        self.net.skip_data_batches(iter * iter_size);
+        let interval = self.param.test_interval().max(0) as u64;
+        if interval == 0 {
+            return;
+        }
+        let mut passes = iter.div_ceil(interval);
+        if !self.param.test_initialization() && passes > 0 {
+            passes -= 1;
+        }
+        for t in &mut self.test_nets {
+            t.net.skip_data_batches(passes * t.iterations as u64);
+        }
     }
 }
 
