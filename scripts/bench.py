@@ -19,7 +19,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CAFFERS = os.path.join(ROOT, "target", "release", "caffers")
+CAFFERS = os.environ.get("CAFFERS") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "caffers")
 TORCH_REF = os.path.join(ROOT, "..", "shared", "bench", "torch_reference.py")
 TORCH_EXTRA = os.path.join(ROOT, "benches", "torch_extra.py")
 
