@@ -275,6 +275,77 @@ fn every_reference_net_builds_in_each_declared_phase_and_stage() {
     assert!(built >= 80, "built {built} nets");
 }
 
+/// The data shapes of `data_shapes` with the batch cut to `n`, so that the ImageNet
+/// nets run forward and backward in a test's time.
+fn small_batch_shapes(file: &str, n: usize) -> HashMap<String, Shape> {
+    data_shapes(file)
+        .into_iter()
+        .map(|(k, mut s)| {
+            s[0] = s[0].min(n);
+            (k, s)
+        })
+        .collect()
+}
+
+#[test]
+fn every_reference_net_runs_forward_and_backward_on_random_input() {
+    let mut ran = Vec::new();
+    let mut failures = Vec::new();
+    for path in reference_files() {
+        let name = rel(&path);
+        let Parsed::Net(loaded) = parse_file(&path).unwrap() else {
+            continue;
+        };
+        if name == "examples/pycaffe/linreg.prototxt" {
+            continue; // a Python loss layer; see the build test above
+        }
+        let batch = if name.starts_with("models/")
+            || name.contains("imagenet")
+            || name.contains("pascal")
+        {
+            1
+        } else {
+            8
+        };
+        for state in declared_states(&loaded.net) {
+            let ctx = BuildContext {
+                phase: None,
+                data_shapes: small_batch_shapes(&name, batch),
+                external_data: true,
+            };
+            let outcome = build(&loaded.net, &state, &loaded.source, &ctx)
+                .and_then(|graph| caffers::net::Net::new(graph, true, 3))
+                .and_then(|mut net| {
+                    caffers::cli::time::fill_random_inputs(&mut net, 5);
+                    let loss = net.forward()?;
+                    net.backward()?;
+                    Ok(loss)
+                });
+            match outcome {
+                Ok(loss) if loss.is_finite() => ran.push(format!("{name} ({})", describe(&state))),
+                Ok(loss) => failures.push(format!("{name} ({}): loss {loss}", describe(&state))),
+                Err(e) => failures.push(format!("{name} ({}): {e}", describe(&state))),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    for must in [
+        "models/bvlc_googlenet/deploy.prototxt",
+        "models/bvlc_alexnet/deploy.prototxt",
+    ] {
+        assert!(
+            ran.iter().any(|r| r.starts_with(must)),
+            "{must} did not run"
+        );
+    }
+    assert!(ran.len() >= 43, "ran {} nets", ran.len());
+}
+
 /// Runs the `caffers` binary in the reference folder.
 fn caffers(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_caffers"))
