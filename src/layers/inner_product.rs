@@ -10,6 +10,7 @@
 use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
 use crate::blob::Blob;
 use crate::fillers;
+use crate::kernels::gemm::{sgemm, Parallelism};
 use crate::proto::{FillerParameter, LayerParameter};
 
 pub struct InnerProduct {
@@ -25,77 +26,45 @@ pub struct InnerProduct {
 /// Products at least this large (m·n·k) let `gemm` use the rayon pool.
 const PARALLEL_MACS: usize = 1 << 18;
 
-/// A row-major matrix operand: `data` holds `rows(op) × cols(op)` values, stored
-/// transposed when `trans` (so it is read as its transpose).
-#[derive(Clone, Copy)]
-struct Operand<'a> {
-    data: &'a [f32],
-    trans: bool,
-}
-
-/// C (m×n, row-major) = op(A) (m×k) · op(B) (k×n), added to C when `accumulate`.
-/// Returns an error instead of touching memory when a buffer is too small.
-fn gemm_rm(
+/// C (m×n) = op(A) (m×k) · op(B) (k×n), added to C when `accumulate`; A and B are
+/// packed row-major and read transposed when `trans_*`. Callers check the sizes
+/// (`InnerProduct::dims`) first.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    trans_a: bool,
+    trans_b: bool,
     m: usize,
     n: usize,
     k: usize,
-    a: Operand,
-    b: Operand,
+    a: &[f32],
+    b: &[f32],
     c: &mut [f32],
     accumulate: bool,
-) -> Result<(), String> {
-    let (Some(mn), Some(mk), Some(kn)) = (m.checked_mul(n), m.checked_mul(k), k.checked_mul(n))
-    else {
-        return Err("matrix sizes overflow".into());
-    };
-    if c.len() < mn || a.data.len() < mk || b.data.len() < kn {
-        return Err(format!(
-            "matrix buffers too small for a {m}×{k} by {k}×{n} product"
-        ));
-    }
-    if mn == 0 {
-        return Ok(());
-    }
-    if k == 0 {
-        if !accumulate {
-            c[..mn].fill(0.0);
-        }
-        return Ok(());
-    }
-    // Strides (column stride, row stride) of the operands as row-major views.
-    let (a_cs, a_rs) = if a.trans { (m, 1) } else { (1, k) };
-    let (b_cs, b_rs) = if b.trans { (k, 1) } else { (1, n) };
-    let parallelism = if mn.saturating_mul(k) >= PARALLEL_MACS {
-        gemm::Parallelism::Rayon(0)
+) {
+    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MACS {
+        Parallelism::Rayon(0)
     } else {
-        gemm::Parallelism::None
+        Parallelism::None
     };
-    // SAFETY: every index the product reads or writes lies inside the slices,
-    // whose lengths were checked above against the m, n, k extents and strides.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.data.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            1.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-    Ok(())
+    let lda = if trans_a { m } else { k };
+    let ldb = if trans_b { k } else { n };
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    sgemm(
+        trans_a,
+        trans_b,
+        m,
+        n,
+        k,
+        1.0,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        n,
+        parallelism,
+    );
 }
 
 impl InnerProduct {
@@ -207,16 +176,9 @@ impl Layer for InnerProduct {
         if top.len() != m * n {
             return Err(format!("top holds {} values, {m}×{n} expected", top.len()));
         }
-        let x = Operand {
-            data: &bottoms[0].data,
-            trans: false,
-        };
         // W is N×K (read as Wᵀ, K×N) or, transposed, K×N.
-        let w = Operand {
-            data: &params[0].data,
-            trans: !self.transpose,
-        };
-        gemm_rm(m, n, k, x, w, top, false)?;
+        let (x, w) = (&bottoms[0].data, &params[0].data);
+        product(false, !self.transpose, m, n, k, x, w, top, false);
         if self.bias {
             let b = &params[1].data;
             for row in top.chunks_mut(n) {
@@ -241,40 +203,14 @@ impl Layer for InnerProduct {
         if dy.len() != m * n {
             return Err(format!("top holds {} values, {m}×{n} expected", dy.len()));
         }
-        let dy_op = |trans| Operand { data: dy, trans };
         // Weight gradient, accumulated.
-        {
-            let x = &bottoms[0].data;
-            let w = &mut params[0].diff;
-            if self.transpose {
-                // dW (K×N) += Xᵀ (K×M) · dY (M×N).
-                gemm_rm(
-                    k,
-                    n,
-                    m,
-                    Operand {
-                        data: x,
-                        trans: true,
-                    },
-                    dy_op(false),
-                    w,
-                    true,
-                )?;
-            } else {
-                // dW (N×K) += dYᵀ (N×M) · X (M×K).
-                gemm_rm(
-                    n,
-                    k,
-                    m,
-                    dy_op(true),
-                    Operand {
-                        data: x,
-                        trans: false,
-                    },
-                    w,
-                    true,
-                )?;
-            }
+        let (x, dw) = (&bottoms[0].data, &mut params[0].diff);
+        if self.transpose {
+            // dW (K×N) += Xᵀ (K×M) · dY (M×N).
+            product(true, false, k, n, m, x, dy, dw, true);
+        } else {
+            // dW (N×K) += dYᵀ (N×M) · X (M×K).
+            product(true, false, n, k, m, dy, x, dw, true);
         }
         if self.bias {
             let mut sums = vec![0.0f32; n];
@@ -289,11 +225,18 @@ impl Layer for InnerProduct {
         }
         if propagate_down.first().copied().unwrap_or(false) {
             // dX (M×K) = dY (M×N) · W (N×K), or dY · Wᵀ when W is stored K×N.
-            let w = Operand {
-                data: &params[0].data,
-                trans: self.transpose,
-            };
-            gemm_rm(m, k, n, dy_op(false), w, &mut bottoms[0].diff, false)?;
+            let w = &params[0].data;
+            product(
+                false,
+                self.transpose,
+                m,
+                k,
+                n,
+                dy,
+                w,
+                &mut bottoms[0].diff,
+                false,
+            );
         }
         Ok(())
     }
@@ -456,17 +399,5 @@ mod tests {
             layer_param("type: \"InnerProduct\" inner_product_param { num_output: 2 axis: 3 }");
         let mut l = InnerProduct::new(&axis).unwrap();
         assert!(l.reshape(&[vec![2, 3]]).is_err());
-    }
-
-    #[test]
-    fn gemm_helper_checks_buffers() {
-        let a = [1.0f32; 6];
-        let b = [1.0f32; 6];
-        let mut c = [0.0f32; 3];
-        let op = |data| Operand { data, trans: false };
-        assert!(gemm_rm(2, 2, 3, op(&a), op(&b), &mut c, false).is_err());
-        let mut c = [5.0f32; 4];
-        assert!(gemm_rm(2, 2, 0, op(&a), op(&b), &mut c, false).is_ok());
-        assert_eq!(c, [0.0; 4]);
     }
 }
