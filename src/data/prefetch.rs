@@ -65,3 +65,25 @@ impl Drop for Prefetcher {
         }
     }
 }
+
+/// A data layer's next batch: on the first call, takes its `reader` and starts the
+/// prefetch thread with `read` as its body (`describe` names the thread and gives
+/// the queue depth); without a reader, fails with `no_reader`.
+pub fn next_batch_of<R: Send + 'static>(
+    prefetch: &mut Option<Prefetcher>,
+    reader: &mut Option<R>,
+    no_reader: &str,
+    describe: fn(&R) -> (String, usize),
+    read: fn(R, &Sender) -> Result<(), String>,
+) -> Result<Batch, String> {
+    if prefetch.is_none() {
+        let r = reader.take().ok_or_else(|| no_reader.to_string())?;
+        let (name, depth) = describe(&r);
+        *prefetch = Some(Prefetcher::spawn(&name, depth, move |tx| {
+            if let Err(e) = read(r, &tx) {
+                tx.send(Err(e));
+            }
+        })?);
+    }
+    prefetch.as_mut().expect("started above").next_batch()
+}

@@ -15,7 +15,7 @@ use crate::blob::Blob;
 use crate::data::datum::Datum;
 use crate::data::image::ColorMode;
 use crate::data::lmdb;
-use crate::data::prefetch::{Batch, Prefetcher, Sender};
+use crate::data::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
 use crate::data::transform::Transformer;
 use crate::log::info;
 use crate::proto::{DataBackend, LayerParameter, Phase, TransformationParameter};
@@ -243,21 +243,13 @@ impl Layer for Data {
         _: &mut [Blob],
         _: &mut RunContext,
     ) -> Result<(), String> {
-        if self.prefetch.is_none() {
-            let reader = self.reader.take().ok_or_else(|| self.no_reader.clone())?;
-            let name = reader.name.clone();
-            let depth = reader.depth;
-            self.prefetch = Some(Prefetcher::spawn(&name, depth, move |tx| {
-                if let Err(e) = read_batches(&reader, &tx) {
-                    tx.send(Err(e));
-                }
-            })?);
-        }
-        let batch = self
-            .prefetch
-            .as_mut()
-            .expect("started above")
-            .next_batch()?;
+        let batch = next_batch_of(
+            &mut self.prefetch,
+            &mut self.reader,
+            &self.no_reader,
+            |r| (r.name.clone(), r.depth),
+            |r, tx| read_batches(&r, tx),
+        )?;
         fill_tops(batch, tops);
         Ok(())
     }

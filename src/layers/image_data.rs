@@ -12,7 +12,7 @@ use super::data::{fill_tops, layer_seed};
 use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext, Shape};
 use crate::blob::Blob;
 use crate::data::image::{hwc_to_image, read_file_hwc};
-use crate::data::prefetch::{Batch, Prefetcher, Sender};
+use crate::data::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
 use crate::data::transform::Transformer;
 use crate::log::info;
 use crate::proto::{LayerParameter, Phase, TransformationParameter};
@@ -231,20 +231,13 @@ impl Layer for ImageData {
         _: &mut [Blob],
         _: &mut RunContext,
     ) -> Result<(), String> {
-        if self.prefetch.is_none() {
-            let reader = self.reader.take().ok_or_else(|| self.no_reader.clone())?;
-            let name = reader.name.clone();
-            self.prefetch = Some(Prefetcher::spawn(&name, 4, move |tx| {
-                if let Err(e) = read_batches(reader, &tx) {
-                    tx.send(Err(e));
-                }
-            })?);
-        }
-        let batch = self
-            .prefetch
-            .as_mut()
-            .expect("started above")
-            .next_batch()?;
+        let batch = next_batch_of(
+            &mut self.prefetch,
+            &mut self.reader,
+            &self.no_reader,
+            |r| (r.name.clone(), 4),
+            read_batches,
+        )?;
         fill_tops(batch, tops);
         Ok(())
     }
