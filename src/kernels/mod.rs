@@ -6,3 +6,4 @@ pub mod conv;
 pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
+pub mod simd;
