@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
 use crate::blob::Blob;
-use crate::kernels::conv::{self, ConvShape};
+use crate::kernels::conv::{self, ConvShape, DataGrad};
 use crate::kernels::depthwise;
 use crate::kernels::gemm::Parallelism;
 use crate::kernels::im2col::Geom2d;
@@ -153,6 +153,8 @@ pub struct Convolution {
 #[derive(Default)]
 struct Scratch {
     col: Vec<f32>,
+    /// This worker's weight-gradient sum: transposed per group on the GEMM path
+    /// (conv::backward_weights_t), in the weights' layout when depthwise.
     weight_grad: Vec<f32>,
     bias_grad: Vec<f32>,
 }
@@ -293,6 +295,7 @@ fn prepare_scratch(
     scratch: &mut Vec<Scratch>,
     images: usize,
     s: &ConvShape,
+    col_len: usize,
     gradients: Option<usize>,
 ) -> usize {
     let (used, _) = ranges(images);
@@ -300,11 +303,7 @@ fn prepare_scratch(
     if scratch.len() < used {
         scratch.resize_with(used, Scratch::default);
     }
-    let col = if depthwise::applies(s) {
-        0
-    } else {
-        s.col_len()
-    };
+    let col = if depthwise::applies(s) { 0 } else { col_len };
     for sc in &mut scratch[..used] {
         sc.col.resize(col, 0.0);
         if let Some(bias_len) = gradients {
@@ -434,7 +433,14 @@ impl Layer for Convolution {
             None
         };
         let spatial_top = top_len / self.num_output;
-        prepare_scratch(&mut self.scratch, images, &s, None);
+        // Deconvolution's forward is the convolution's data gradient.
+        let data_grad = if transposed && !depthwise {
+            DataGrad::plan(&s, weights)
+        } else {
+            DataGrad::Col2im
+        };
+        let col_len = s.col_len().max(data_grad.col_len(&s));
+        prepare_scratch(&mut self.scratch, images, &s, col_len, None);
         for (bottom, top) in bottoms.iter().zip(tops.iter_mut()) {
             check_len("bottom", bottom.count(), images * bottom_len)?;
             check_len("top", top.count(), images * top_len)?;
@@ -447,7 +453,7 @@ impl Layer for Convolution {
                     match (transposed, depthwise) {
                         (false, false) => conv::forward(&s, weights, xi, yi, &mut sc.col, par),
                         (false, true) => depthwise::forward(&s, weights, xi, yi),
-                        (true, false) => conv::backward_data(&s, weights, xi, yi, &mut sc.col, par),
+                        (true, false) => data_grad.run(&s, weights, xi, yi, &mut sc.col, par),
                         (true, true) => depthwise::backward_data(&s, weights, xi, yi),
                     }
                     if let Some(b) = bias {
@@ -481,9 +487,22 @@ impl Layer for Convolution {
         let depthwise = depthwise::applies(&s);
         let has_bias = self.bias;
         let spatial_top = top_len / self.num_output;
-        let used = prepare_scratch(&mut self.scratch, images, &s, Some(self.num_output));
+        let weights = params[0].data.as_slice();
+        let any_propagate = propagate_down.iter().any(|&p| p);
+        let data_grad = if any_propagate && !transposed && !depthwise {
+            DataGrad::plan(&s, weights)
+        } else {
+            DataGrad::Col2im
+        };
+        let col_len = s.col_len().max(data_grad.col_len(&s));
+        let used = prepare_scratch(
+            &mut self.scratch,
+            images,
+            &s,
+            col_len,
+            Some(self.num_output),
+        );
         {
-            let weights = params[0].data.as_slice();
             for (j, (top, bottom)) in tops.iter().zip(bottoms.iter_mut()).enumerate() {
                 check_len("top", top.count(), images * top_len)?;
                 check_len("bottom", bottom.count(), images * bottom_len)?;
@@ -521,14 +540,14 @@ impl Layer for Convolution {
                             }
                             (false, false) => {
                                 let cols = conv::column_matrix(&s, xi, &mut sc.col);
-                                conv::backward_weights_cols(&s, cols, dyi, dw, par);
+                                conv::backward_weights_t(&s, cols, dyi, dw, par);
                                 if let Some(dxi) = dxi {
-                                    conv::backward_data(&s, weights, dyi, dxi, &mut sc.col, par);
+                                    data_grad.run(&s, weights, dyi, dxi, &mut sc.col, par);
                                 }
                             }
                             (true, false) => {
                                 let cols = conv::column_matrix(&s, dyi, &mut sc.col);
-                                conv::backward_weights_cols(&s, cols, xi, dw, par);
+                                conv::backward_weights_t(&s, cols, xi, dw, par);
                                 if let Some(dxi) = dxi {
                                     conv::forward_cols(&s, weights, cols, dxi, par);
                                 }
@@ -544,13 +563,18 @@ impl Layer for Convolution {
                 run_chunks(&mut self.scratch, images, dx, run);
             }
         }
-        // Per-range sums, added in range order.
+        // Per-range sums, added in range order; the GEMM path sums the weight
+        // gradient transposed (see conv::backward_weights_t).
         for sc in &self.scratch[..used] {
-            params[0]
-                .diff
-                .iter_mut()
-                .zip(&sc.weight_grad)
-                .for_each(|(d, g)| *d += g);
+            if depthwise {
+                params[0]
+                    .diff
+                    .iter_mut()
+                    .zip(&sc.weight_grad)
+                    .for_each(|(d, g)| *d += g);
+            } else {
+                conv::add_transposed_weights(&s, &sc.weight_grad, &mut params[0].diff);
+            }
             if has_bias {
                 params[1]
                     .diff
