@@ -6,4 +6,5 @@ pub mod conv;
 pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
+pub mod pool;
 pub mod simd;

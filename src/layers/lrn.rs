@@ -10,9 +10,10 @@
 
 use rayon::prelude::*;
 
-use super::pooling::{ave_backward, ave_forward, pooled_size, PlaneGeometry};
+use super::pooling::pooled_size;
 use super::{BlobCounts, Layer, RunContext, Shape};
 use crate::blob::Blob;
+use crate::kernels::pool::{ave_backward, ave_forward, PlaneGeometry};
 use crate::proto::{LayerParameter, NormRegion, RoundMode};
 
 /// Below this many values a pass runs on the calling thread.

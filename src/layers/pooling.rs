@@ -1,17 +1,10 @@
 //! Pooling: MAX / AVE / STOCHASTIC windows with Caffe's output-size rules
 //! (ceil by default, and the pad clip that keeps the last window in the image).
 
-use rayon::prelude::*;
-
 use super::{BlobCounts, Layer, RunContext, Shape};
 use crate::blob::Blob;
+use crate::kernels::pool::{self, PlaneGeometry, NO_ARGMAX};
 use crate::proto::{LayerParameter, PoolMethod, PoolingParameter, RoundMode};
-
-/// Below this many window visits a pass runs on the calling thread.
-const PARALLEL_WORK: usize = 1 << 16;
-
-/// Marks a MAX window with no candidate (only possible with NaN inputs); Caffe's -1.
-const NO_ARGMAX: u32 = u32::MAX;
 
 /// Resolved pooling window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,161 +26,12 @@ pub struct Pooling {
     mask: Vec<u32>,
 }
 
-/// One N·C plane's geometry: input and output sizes plus the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PlaneGeometry {
-    pub height: usize,
-    pub width: usize,
-    pub pooled_h: usize,
-    pub pooled_w: usize,
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub pad: [usize; 2],
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Planes {
     /// N·C.
     count: usize,
     shape: [usize; 4],
     geom: PlaneGeometry,
-}
-
-impl PlaneGeometry {
-    pub fn in_size(&self) -> usize {
-        self.height * self.width
-    }
-
-    pub fn out_size(&self) -> usize {
-        self.pooled_h * self.pooled_w
-    }
-
-    /// Rows [start, end) of window `oh` clipped to the image, and the same for the
-    /// columns of window `ow`, plus Caffe's AVE divisor: the window clipped to the
-    /// padded extent (so padding counts, the ceil-mode overhang does not).
-    #[inline]
-    fn window(&self, oh: usize, ow: usize) -> (usize, usize, usize, usize, usize) {
-        let (hs, he, hn) = span(oh, self.stride[0], self.pad[0], self.kernel[0], self.height);
-        let (ws, we, wn) = span(ow, self.stride[1], self.pad[1], self.kernel[1], self.width);
-        (hs, he, ws, we, hn * wn)
-    }
-}
-
-/// One axis of a window: clipped [start, end) and the padded-extent length.
-#[inline]
-fn span(o: usize, stride: usize, pad: usize, kernel: usize, size: usize) -> (usize, usize, usize) {
-    // Window start in padded coordinates: o·stride − pad (may be negative).
-    let start = (o * stride) as isize - pad as isize;
-    let end_padded = (start + kernel as isize).min((size + pad) as isize);
-    let pool_len = (end_padded - start).max(0) as usize;
-    let s = start.max(0) as usize;
-    let e = (end_padded.min(size as isize)).max(0) as usize;
-    (s.min(e), e, pool_len)
-}
-
-/// MAX over each window of one plane; the first maximum wins ties (strict `>`),
-/// and the argmax is recorded as `h·width + w`.
-pub(crate) fn max_forward_plane(g: &PlaneGeometry, src: &[f32], dst: &mut [f32], mask: &mut [u32]) {
-    for oh in 0..g.pooled_h {
-        for ow in 0..g.pooled_w {
-            let (hs, he, ws, we, _) = g.window(oh, ow);
-            let mut best = f32::MIN;
-            let mut arg = NO_ARGMAX;
-            for y in hs..he {
-                let row = &src[y * g.width + ws..y * g.width + we];
-                for (x, &v) in row.iter().enumerate() {
-                    if v > best {
-                        best = v;
-                        arg = (y * g.width + ws + x) as u32;
-                    }
-                }
-            }
-            let o = oh * g.pooled_w + ow;
-            dst[o] = best;
-            mask[o] = arg;
-        }
-    }
-}
-
-/// Routes each output gradient to its argmax; `dst` (the bottom plane's diff) is
-/// overwritten.
-pub(crate) fn max_backward_plane(top_diff: &[f32], mask: &[u32], dst: &mut [f32]) {
-    dst.fill(0.0);
-    for (&d, &m) in top_diff.iter().zip(mask) {
-        if let Some(v) = dst.get_mut(m as usize) {
-            *v += d;
-        }
-    }
-}
-
-/// AVE over each window of one plane: the sum of the real pixels divided by the
-/// window's size clipped to the padded extent (Caffe's pool_size). A window wholly
-/// past the image (stride > kernel, ceil rounding, no pad) gives 0 where Caffe
-/// computes 0/0.
-pub(crate) fn ave_forward_plane(g: &PlaneGeometry, src: &[f32], dst: &mut [f32]) {
-    for oh in 0..g.pooled_h {
-        for ow in 0..g.pooled_w {
-            let (hs, he, ws, we, pool_size) = g.window(oh, ow);
-            let mut sum = 0.0f32;
-            for y in hs..he {
-                for &v in &src[y * g.width + ws..y * g.width + we] {
-                    sum += v;
-                }
-            }
-            dst[oh * g.pooled_w + ow] = sum / pool_size.max(1) as f32;
-        }
-    }
-}
-
-/// Spreads each output gradient evenly (÷ pool_size) over its window's real
-/// pixels; `dst` (the bottom plane's diff) is overwritten.
-pub(crate) fn ave_backward_plane(g: &PlaneGeometry, top_diff: &[f32], dst: &mut [f32]) {
-    dst.fill(0.0);
-    for oh in 0..g.pooled_h {
-        for ow in 0..g.pooled_w {
-            let (hs, he, ws, we, pool_size) = g.window(oh, ow);
-            let share = top_diff[oh * g.pooled_w + ow] / pool_size.max(1) as f32;
-            for y in hs..he {
-                for v in &mut dst[y * g.width + ws..y * g.width + we] {
-                    *v += share;
-                }
-            }
-        }
-    }
-}
-
-/// AVE pooling of consecutive planes, in parallel when the work is large.
-pub(crate) fn ave_forward(g: &PlaneGeometry, src: &[f32], dst: &mut [f32]) {
-    let (i, o) = (g.in_size(), g.out_size());
-    if i == 0 || o == 0 {
-        return;
-    }
-    if dst.len() * g.kernel[0] * g.kernel[1] >= PARALLEL_WORK {
-        dst.par_chunks_mut(o)
-            .zip(src.par_chunks(i))
-            .for_each(|(d, s)| ave_forward_plane(g, s, d));
-    } else {
-        dst.chunks_mut(o)
-            .zip(src.chunks(i))
-            .for_each(|(d, s)| ave_forward_plane(g, s, d));
-    }
-}
-
-/// The gradient of [`ave_forward`]: overwrites `dst` (bottom diffs).
-pub(crate) fn ave_backward(g: &PlaneGeometry, top_diff: &[f32], dst: &mut [f32]) {
-    let (i, o) = (g.in_size(), g.out_size());
-    if i == 0 || o == 0 {
-        return;
-    }
-    if top_diff.len() * g.kernel[0] * g.kernel[1] >= PARALLEL_WORK {
-        dst.par_chunks_mut(i)
-            .zip(top_diff.par_chunks(o))
-            .for_each(|(d, t)| ave_backward_plane(g, t, d));
-    } else {
-        dst.chunks_mut(i)
-            .zip(top_diff.chunks(o))
-            .for_each(|(d, t)| ave_backward_plane(g, t, d));
-    }
 }
 
 fn pair(
@@ -381,31 +225,19 @@ impl Layer for Pooling {
     ) -> Result<(), String> {
         let planes = self.check_blobs(&bottoms[0].shape, tops.iter().map(|t| t.count()))?;
         let g = planes.geom;
-        let (i, o) = (g.in_size(), g.out_size());
+        let o = g.out_size();
         let src = &bottoms[0].data;
         match self.method {
             PoolMethod::Max => {
                 self.mask.resize(planes.count * o, NO_ARGMAX);
-                let dst = &mut tops[0].data;
-                let mask = &mut self.mask;
-                if dst.len() * g.kernel[0] * g.kernel[1] >= PARALLEL_WORK {
-                    dst.par_chunks_mut(o)
-                        .zip(mask.par_chunks_mut(o))
-                        .zip(src.par_chunks(i))
-                        .for_each(|((d, m), s)| max_forward_plane(&g, s, d, m));
-                } else {
-                    dst.chunks_mut(o)
-                        .zip(mask.chunks_mut(o))
-                        .zip(src.chunks(i))
-                        .for_each(|((d, m), s)| max_forward_plane(&g, s, d, m));
-                }
+                pool::max_forward(&g, src, &mut tops[0].data, &mut self.mask);
                 if let Some(top_mask) = tops.get_mut(1) {
                     for (t, &m) in top_mask.data.iter_mut().zip(&self.mask) {
                         *t = if m == NO_ARGMAX { -1.0 } else { m as f32 };
                     }
                 }
             }
-            PoolMethod::Ave => ave_forward(&g, src, &mut tops[0].data),
+            PoolMethod::Ave => pool::ave_forward(&g, src, &mut tops[0].data),
             PoolMethod::Stochastic => {
                 return Err(
                     "STOCHASTIC pooling is not supported on CPU (Caffe implements it for GPU only)"
@@ -429,7 +261,6 @@ impl Layer for Pooling {
         }
         let planes = self.check_blobs(&bottoms[0].shape, tops.iter().map(|t| t.count()))?;
         let g = planes.geom;
-        let (i, o) = (g.in_size(), g.out_size());
         let top_diff = &tops[0].diff;
         let dst = &mut bottoms[0].diff;
         match self.method {
@@ -437,20 +268,9 @@ impl Layer for Pooling {
                 if self.mask.len() != top_diff.len() {
                     return Err("MAX pooling backward needs a forward pass first".into());
                 }
-                let mask = &self.mask;
-                if top_diff.len() >= PARALLEL_WORK {
-                    dst.par_chunks_mut(i)
-                        .zip(top_diff.par_chunks(o))
-                        .zip(mask.par_chunks(o))
-                        .for_each(|((d, t), m)| max_backward_plane(t, m, d));
-                } else {
-                    dst.chunks_mut(i)
-                        .zip(top_diff.chunks(o))
-                        .zip(mask.chunks(o))
-                        .for_each(|((d, t), m)| max_backward_plane(t, m, d));
-                }
+                pool::max_backward(&g, top_diff, &self.mask, dst);
             }
-            PoolMethod::Ave => ave_backward(&g, top_diff, dst),
+            PoolMethod::Ave => pool::ave_backward(&g, top_diff, dst),
             PoolMethod::Stochastic => {
                 return Err(
                     "STOCHASTIC pooling is not supported on CPU (Caffe implements it for GPU only)"
