@@ -27,7 +27,7 @@ pub struct CheckArgs {
     /// The net state's level.
     #[arg(long)]
     pub level: Option<i32>,
-    /// Shape of a data layer's top, e.g. `data=64,1,28,28` (repeatable).
+    /// Shape of a data or Input layer's top, e.g. `data=64,1,28,28` (repeatable).
     #[arg(long = "input-shape", value_parser = parse_input_shape)]
     pub input_shapes: Vec<(String, Shape)>,
     /// Print one JSON object per checked net and phase instead of a table.

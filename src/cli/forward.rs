@@ -38,7 +38,7 @@ pub struct ForwardArgs {
     /// The gradient injected at a non-loss output: NAME=FILE.npy (repeatable).
     #[arg(long = "top-diff", value_parser = parse_named_path)]
     pub top_diffs: Vec<(String, PathBuf)>,
-    /// Shape of a data layer's top, NAME=N,C,H,W (data layers then take --input values).
+    /// Shape of a data or Input layer's top, NAME=N,C,H,W (data layers then take --input values).
     #[arg(long = "input-shape", value_parser = parse_input_shape)]
     pub input_shapes: Vec<(String, Shape)>,
     /// Seed for fillers and random layers.

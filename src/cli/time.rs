@@ -28,7 +28,7 @@ pub struct TimeArgs {
     pub stages: Vec<String>,
     #[arg(long)]
     pub level: Option<i32>,
-    /// Shape of a data layer's top, NAME=N,C,H,W (repeatable).
+    /// Shape of a data or Input layer's top, NAME=N,C,H,W (repeatable).
     #[arg(long = "input-shape", value_parser = parse_input_shape)]
     pub input_shapes: Vec<(String, Shape)>,
     /// Time the forward pass only.

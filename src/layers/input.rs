@@ -1,6 +1,8 @@
 //! Input: tops of given shapes, filled from outside (deploy nets, fixtures).
+//! `--input-shape NAME=…` replaces a top's prototxt shape (a deploy net's batch of 1
+//! timed at batch 8, say), as reshaping the input blob does in pycaffe.
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, BuildContext, Layer, RunContext, Shape};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
 
@@ -9,7 +11,7 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn new(param: &LayerParameter) -> Result<Self, String> {
+    pub fn new(param: &LayerParameter, ctx: &BuildContext) -> Result<Self, String> {
         let p = param.input_param();
         let tops = param.top.len();
         if !(p.shape.len() == 1 || p.shape.len() == tops) {
@@ -19,7 +21,11 @@ impl Input {
             ));
         }
         let mut shapes = Vec::with_capacity(tops);
-        for i in 0..tops {
+        for (i, top) in param.top.iter().enumerate() {
+            if let Some(given) = ctx.data_shapes.get(top) {
+                shapes.push(given.clone());
+                continue;
+            }
             let s = &p.shape[if p.shape.len() == 1 { 0 } else { i }];
             let dims = s
                 .dim
@@ -57,5 +63,26 @@ impl Layer for Input {
 
     fn is_source(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testing::layer_param;
+
+    #[test]
+    fn a_given_shape_replaces_the_prototxt_shape_of_that_top_only() {
+        let param = layer_param(
+            r#"name: "in" type: "Input" top: "data" top: "label"
+               input_param { shape { dim: 1 dim: 3 dim: 4 dim: 4 } shape { dim: 1 } }"#,
+        );
+        let mut input = Input::new(&param, &BuildContext::default()).unwrap();
+        assert_eq!(input.reshape(&[]).unwrap(), vec![vec![1, 3, 4, 4], vec![1]]);
+
+        let mut ctx = BuildContext::default();
+        ctx.data_shapes.insert("data".into(), vec![8, 3, 4, 4]);
+        let mut input = Input::new(&param, &ctx).unwrap();
+        assert_eq!(input.reshape(&[]).unwrap(), vec![vec![8, 3, 4, 4], vec![1]]);
     }
 }

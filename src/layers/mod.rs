@@ -16,7 +16,7 @@ pub type Shape = Vec<usize>;
 #[derive(Debug, Clone, Default)]
 pub struct BuildContext {
     pub phase: Option<Phase>,
-    /// Shapes given for the tops of data layers (`--input-shape NAME=N,C,H,W`).
+    /// Shapes given for the tops of data and Input layers (`--input-shape NAME=N,C,H,W`).
     pub data_shapes: HashMap<String, Shape>,
     /// When set, data layers do not read their sources: their tops are filled from
     /// outside (benchmarks, random-input checks), like Input layers.
@@ -305,7 +305,7 @@ pub const KNOWN_TYPES: &[&str] = &[
 /// Builds the layer a LayerParameter describes.
 pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Layer>, String> {
     let layer: Box<dyn Layer> = match param.r#type() {
-        "Input" => Box::new(input::Input::new(param)?),
+        "Input" => Box::new(input::Input::new(param, ctx)?),
         "Convolution" => Box::new(convolution::Convolution::new(param, false)?),
         "Deconvolution" => Box::new(convolution::Convolution::new(param, true)?),
         "Pooling" => Box::new(pooling::Pooling::new(param)?),
