@@ -37,34 +37,133 @@ fn for_tap(g: &Geom2d, ki: usize, kj: usize, mut f: impl FnMut(usize, usize, usi
     }
 }
 
-/// `output[c] = w[c] ⋆ input[c]` for every channel (output overwritten).
-pub fn forward(s: &ConvShape, weights: &[f32], input: &[f32], output: &mut [f32]) {
+/// Where [`forward`] keeps one channel's zero-padded input: split by stride phase
+/// in both axes, so that padded pixel (r, q) lives at
+/// `((r % sh)·sw + q % sw)·plane + (r / sh)·cols + q / sw`. Every tap then reads one
+/// contiguous run per output plane: output (oh, ow) of tap (ki, kj) is at offset
+/// `oh·cols + ow` from the tap's start.
+struct PhaseLayout {
+    /// Rows and columns of one phase plane.
+    rows: usize,
+    cols: usize,
+    /// Padded input (with slack for the last tap's overrun), then the output
+    /// with rows `cols` long.
+    input_len: usize,
+    extended_len: usize,
+}
+
+impl PhaseLayout {
+    fn of(g: &Geom2d) -> Self {
+        let [sh, sw] = g.stride;
+        let rows = (g.height + 2 * g.pad[0]).div_ceil(sh);
+        let cols = (g.width + 2 * g.pad[1]).div_ceil(sw);
+        let slack = (g.kernel[1] - 1) * g.dilation[1] / sw;
+        PhaseLayout {
+            rows,
+            cols,
+            input_len: sh * sw * rows * cols + slack,
+            extended_len: g.out_height * cols,
+        }
+    }
+
+    /// Offset of tap (ki, kj)'s first read.
+    fn tap_start(&self, g: &Geom2d, ki: usize, kj: usize) -> usize {
+        let (r, q) = (ki * g.dilation[0], kj * g.dilation[1]);
+        let [sh, sw] = g.stride;
+        ((r % sh) * sw + q % sw) * self.rows * self.cols + (r / sh) * self.cols + q / sw
+    }
+}
+
+/// Scratch values [`forward`] needs.
+pub fn scratch_len(s: &ConvShape) -> usize {
+    let layout = PhaseLayout::of(&s.geom);
+    layout.input_len + layout.extended_len
+}
+
+/// `output[c] = w[c] ⋆ input[c]` for every channel (output overwritten);
+/// `scratch` holds at least [`scratch_len`] values.
+pub fn forward(
+    s: &ConvShape,
+    weights: &[f32],
+    input: &[f32],
+    output: &mut [f32],
+    scratch: &mut [f32],
+) {
     check(s, input.len(), output.len(), weights.len());
+    assert!(
+        scratch.len() >= scratch_len(s),
+        "depthwise scratch does not fit {s:?}"
+    );
     let g = &s.geom;
     let (hw, ohw, kk) = (g.height * g.width, g.col_cols(), g.kernel[0] * g.kernel[1]);
-    let (w_n, ow_n, sw) = (g.width, g.out_width, g.stride[1]);
     for c in 0..g.channels {
-        let x = &input[c * hw..(c + 1) * hw];
-        let y = &mut output[c * ohw..(c + 1) * ohw];
-        y.fill(0.0);
-        for ki in 0..g.kernel[0] {
-            for kj in 0..g.kernel[1] {
-                let wv = weights[c * kk + ki * g.kernel[1] + kj];
-                for_tap(g, ki, kj, |oh, ih, lo, hi, first| {
-                    let dst = &mut y[oh * ow_n + lo..oh * ow_n + hi];
-                    let src = &x[ih * w_n + first..(ih + 1) * w_n];
-                    if sw == 1 {
-                        for (d, v) in dst.iter_mut().zip(src) {
-                            *d += wv * *v;
-                        }
-                    } else {
-                        for (d, v) in dst.iter_mut().zip(src.iter().step_by(sw)) {
-                            *d += wv * *v;
-                        }
-                    }
-                });
+        forward_plane(
+            g,
+            &weights[c * kk..(c + 1) * kk],
+            &input[c * hw..(c + 1) * hw],
+            &mut output[c * ohw..(c + 1) * ohw],
+            scratch,
+        );
+    }
+}
+
+crate::vectorized! {
+    /// One channel of [`forward`]: the plane is copied once into its
+    /// [`PhaseLayout`], then every tap is one multiply-add over a contiguous run,
+    /// in blocks that stay in L1. Taps are added in Caffe's order (ki, kj), so
+    /// results equal the im2col path's bit for bit.
+    fn forward_plane(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) = forward_plane_body;
+}
+
+#[inline(always)]
+fn forward_plane_body(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    /// Output values per block: 4 KiB, so a block and its taps' reads stay in L1.
+    const BLOCK: usize = 1024;
+    let layout = PhaseLayout::of(g);
+    let (buf, rest) = scratch.split_at_mut(layout.input_len);
+    let extended = &mut rest[..layout.extended_len];
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.pad;
+    let plane = layout.rows * layout.cols;
+    buf.fill(0.0);
+    for (h, src) in x.chunks_exact(g.width).enumerate() {
+        let (row_phase, row) = ((h + ph) % sh, (h + ph) / sh);
+        for col_phase in 0..sw {
+            // The first padded column q ≥ pw with q % sw == col_phase, and every sw-th after.
+            let q0 = pw + (col_phase + sw - pw % sw) % sw;
+            if q0 >= pw + g.width {
+                continue;
+            }
+            let start = (row_phase * sw + col_phase) * plane + row * layout.cols;
+            let dst = &mut buf[start + q0 / sw..start + layout.cols];
+            if sw == 1 {
+                dst[..g.width].copy_from_slice(src);
+            } else {
+                for (d, v) in dst.iter_mut().zip(src[q0 - pw..].iter().step_by(sw)) {
+                    *d = *v;
+                }
             }
         }
+    }
+    let taps: Vec<(usize, f32)> = (0..g.kernel[0])
+        .flat_map(|ki| (0..g.kernel[1]).map(move |kj| (ki, kj)))
+        .map(|(ki, kj)| (layout.tap_start(g, ki, kj), w[ki * g.kernel[1] + kj]))
+        .collect();
+    for (b, acc) in extended.chunks_mut(BLOCK).enumerate() {
+        let start = b * BLOCK;
+        acc.fill(0.0);
+        for &(tap, wv) in &taps {
+            let src = &buf[tap + start..tap + start + acc.len()];
+            for (d, v) in acc.iter_mut().zip(src) {
+                *d += wv * *v;
+            }
+        }
+    }
+    for (out, row) in y
+        .chunks_exact_mut(g.out_width)
+        .zip(extended.chunks(layout.cols))
+    {
+        out.copy_from_slice(&row[..g.out_width]);
     }
 }
 
@@ -162,7 +261,8 @@ mod tests {
             let dy = rand(&mut rng, s.output_len());
 
             let mut y = vec![f32::NAN; s.output_len()];
-            forward(&s, &w, &x, &mut y);
+            let mut scratch = vec![f32::NAN; scratch_len(&s)];
+            forward(&s, &w, &x, &mut y, &mut scratch);
             for (a, b) in y.iter().zip(naive_forward(&s, &w, &x)) {
                 assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
             }

@@ -303,7 +303,11 @@ fn prepare_scratch(
     if scratch.len() < used {
         scratch.resize_with(used, Scratch::default);
     }
-    let col = if depthwise::applies(s) { 0 } else { col_len };
+    let col = if depthwise::applies(s) {
+        depthwise::scratch_len(s)
+    } else {
+        col_len
+    };
     for sc in &mut scratch[..used] {
         sc.col.resize(col, 0.0);
         if let Some(bias_len) = gradients {
@@ -452,7 +456,7 @@ impl Layer for Convolution {
                     let yi = &mut y[i * top_len..(i + 1) * top_len];
                     match (transposed, depthwise) {
                         (false, false) => conv::forward(&s, weights, xi, yi, &mut sc.col, par),
-                        (false, true) => depthwise::forward(&s, weights, xi, yi),
+                        (false, true) => depthwise::forward(&s, weights, xi, yi, &mut sc.col),
                         (true, false) => data_grad.run(&s, weights, xi, yi, &mut sc.col, par),
                         (true, true) => depthwise::backward_data(&s, weights, xi, yi),
                     }
@@ -535,7 +539,7 @@ impl Layer for Convolution {
                                 // The top is the input side, the bottom the output side.
                                 depthwise::backward_weights(&s, dyi, xi, dw);
                                 if let Some(dxi) = dxi {
-                                    depthwise::forward(&s, weights, dyi, dxi);
+                                    depthwise::forward(&s, weights, dyi, dxi, &mut sc.col);
                                 }
                             }
                             (false, false) => {
