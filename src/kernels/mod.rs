@@ -6,5 +6,6 @@ pub mod conv;
 pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
+pub mod parallel;
 pub mod pool;
 pub mod simd;

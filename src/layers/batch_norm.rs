@@ -3,6 +3,7 @@
 //! scale factor s — which TRAIN passes update and global-statistics passes read
 //! (μ = sum/s). There is no learned γ/β: a Scale layer follows.
 
+use super::bias::Broadcast;
 use super::neuron::check_same_count;
 use super::{BlobCounts, BuildContext, Layer, RunContext, Shape};
 use crate::blob::Blob;
@@ -157,6 +158,17 @@ impl Layer for BatchNorm {
                 .collect();
             (mean, vec![0.0; c])
         };
+        if self.use_global_stats {
+            self.std = var.iter().map(|&v| (v + self.eps).sqrt()).collect();
+            // y = (x − μ) / σ in one parallel pass: the roundings of Caffe's two.
+            let per_channel = Broadcast {
+                outer: n,
+                dim: c,
+                inner: s,
+            };
+            per_channel.map2(x, &mean, &self.std, y, |x, m, d| (x - m) / d);
+            return Ok(());
+        }
         // y = x − μ
         for (blk, (ys, xs)) in y.chunks_mut(s.max(1)).zip(x.chunks(s.max(1))).enumerate() {
             let m = mean[blk % c.max(1)];

@@ -2,6 +2,8 @@
 //! bottom, or a learned blob covering `num_axes` axes (−1: all the rest). Scale
 //! reuses the broadcasting helpers here for its multiplier and its own bias term.
 
+use rayon::prelude::*;
+
 use super::neuron::check_same_count;
 use super::{canonical_axis, BlobCounts, Layer, RunContext, Shape};
 use crate::blob::Blob;
@@ -44,34 +46,39 @@ impl Broadcast {
         self.outer * self.dim * self.inner
     }
 
-    /// Applies `f(x, operand value)` to every value: y = f(x, w[d]).
-    pub fn map(&self, x: &[f32], w: &[f32], y: &mut [f32], f: impl Fn(f32, f32) -> f32) {
-        if self.inner == 0 || self.dim == 0 {
-            return;
-        }
-        for (k, (ys, xs)) in y
-            .chunks_mut(self.inner)
-            .zip(x.chunks(self.inner))
-            .enumerate()
-        {
-            let v = w[k % self.dim];
-            for (y, &x) in ys.iter_mut().zip(xs) {
-                *y = f(x, v);
-            }
-        }
+    /// Applies `f(x, operand value)` to every value: y = f(x, w[d]), in parallel
+    /// over runs of whole `inner` blocks.
+    pub fn map(&self, x: &[f32], w: &[f32], y: &mut [f32], f: impl Fn(f32, f32) -> f32 + Sync) {
+        self.map2(x, w, w, y, |x, w, _| f(x, w));
     }
 
-    /// Applies `f(y, operand value)` to every value of `y` in place.
-    pub fn map_in_place(&self, y: &mut [f32], w: &[f32], f: impl Fn(f32, f32) -> f32) {
+    /// y = f(x, w[d], b[d]): two operands of the same broadcast in one pass.
+    pub fn map2(
+        &self,
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+        y: &mut [f32],
+        f: impl Fn(f32, f32, f32) -> f32 + Sync,
+    ) {
         if self.inner == 0 || self.dim == 0 {
             return;
         }
-        for (k, ys) in y.chunks_mut(self.inner).enumerate() {
-            let v = w[k % self.dim];
-            for y in ys {
-                *y = f(*y, v);
-            }
-        }
+        let task = crate::kernels::parallel::task_len(y.len(), self.inner);
+        let blocks_per_task = task / self.inner;
+        y.par_chunks_mut(task)
+            .zip(x.par_chunks(task))
+            .enumerate()
+            .for_each(|(t, (ys, xs))| {
+                let blocks = ys.chunks_mut(self.inner).zip(xs.chunks(self.inner));
+                for (k, (ys, xs)) in blocks.enumerate() {
+                    let d = (t * blocks_per_task + k) % self.dim;
+                    let (wv, bv) = (w[d], b[d]);
+                    for (y, &x) in ys.iter_mut().zip(xs) {
+                        *y = f(x, wv, bv);
+                    }
+                }
+            });
     }
 
     /// out[d] = Σ over outer and inner of a (times b, when given) at operand index

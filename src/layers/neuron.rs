@@ -3,12 +3,15 @@
 //! type lives in its own file and implements [`Elementwise`]; [`Neuron`] turns it
 //! into a [`Layer`].
 
+use rayon::prelude::*;
+
 use super::{BlobCounts, Layer, RunContext, Shape};
 use crate::blob::Blob;
+use crate::kernels::parallel::task_len;
 
 /// An element-wise function and its derivative, over whole slices so that each
 /// type writes one tight loop.
-pub trait Elementwise: Send {
+pub trait Elementwise: Send + Sync {
     /// y = f(x), for slices of equal length.
     fn forward(&self, x: &[f32], y: &mut [f32]);
 
@@ -42,7 +45,11 @@ impl<F: Elementwise> Layer for Neuron<F> {
         _ctx: &mut RunContext,
     ) -> Result<(), String> {
         check_same_count(bottoms[0], &tops[0])?;
-        self.0.forward(&bottoms[0].data, &mut tops[0].data);
+        let (x, y) = (&bottoms[0].data, &mut tops[0].data);
+        let task = task_len(x.len(), 1);
+        y.par_chunks_mut(task)
+            .zip(x.par_chunks(task))
+            .for_each(|(y, x)| self.0.forward(x, y));
         Ok(())
     }
 
@@ -60,8 +67,14 @@ impl<F: Elementwise> Layer for Neuron<F> {
         let top = tops[0];
         let bottom = &mut bottoms[0];
         check_same_count(bottom, top)?;
-        self.0
-            .backward(&bottom.data, &top.data, &top.diff, &mut bottom.diff)
+        let task = task_len(top.count(), 1);
+        bottom
+            .diff
+            .par_chunks_mut(task)
+            .zip(bottom.data.par_chunks(task))
+            .zip(top.data.par_chunks(task))
+            .zip(top.diff.par_chunks(task))
+            .try_for_each(|(((dx, x), y), dy)| self.0.backward(x, y, dy, dx))
     }
 
     fn allow_force_backward(&self, _bottom: usize) -> bool {

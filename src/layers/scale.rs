@@ -137,8 +137,8 @@ impl Layer for Scale {
             Some(i) => {
                 let b = &params[i].data;
                 check_operand(b.len(), &bc, "bias")?;
-                bc.map(&bottoms[0].data, s, y, |x, s| x * s);
-                bc.map_in_place(y, b, |v, b| v + b);
+                // Caffe multiplies, then adds the bias: the same roundings in one pass.
+                bc.map2(&bottoms[0].data, s, b, y, |x, s, b| x * s + b);
             }
             None => bc.map(&bottoms[0].data, s, y, |x, s| x * s),
         }
