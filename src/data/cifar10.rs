@@ -65,6 +65,21 @@ fn write_records(db: &Path, files: &[(&[u8], usize)]) -> Result<usize, String> {
 /// Makes `cifar10_train_lmdb`, `cifar10_test_lmdb` and `mean.binaryproto` in `out`.
 pub fn convert(archive: &Path, out: &Path, limit: Option<usize>) -> Result<Vec<PathBuf>, String> {
     let files = read_archive(archive, limit)?;
+    let (train_db, test_db) = write_databases(archive, &files, out)?;
+    // The archive's ~180 MB are freed before the mean pass maps the whole train
+    // LMDB, so preparing data inside `caffers train` does not raise its peak RSS.
+    drop(files);
+    let mean = out.join("mean.binaryproto");
+    super::mean::compute_mean_file(&train_db, &mean)?;
+    Ok(vec![train_db, test_db, mean])
+}
+
+/// Writes `cifar10_train_lmdb` and `cifar10_test_lmdb` in `out` from the batch files.
+fn write_databases(
+    archive: &Path,
+    files: &[(String, Vec<u8>)],
+    out: &Path,
+) -> Result<(PathBuf, PathBuf), String> {
     let find = |name: &str| -> Result<&[u8], String> {
         files
             .iter()
@@ -85,11 +100,9 @@ pub fn convert(archive: &Path, out: &Path, limit: Option<usize>) -> Result<Vec<P
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
     let train_db = out.join("cifar10_train_lmdb");
     let test_db = out.join("cifar10_test_lmdb");
-    let mean = out.join("mean.binaryproto");
     info("convert_cifar_data.cpp:53", "Writing Training data");
     write_records(&train_db, &train_files)?;
     info("convert_cifar_data.cpp:77", "Writing Testing data");
     write_records(&test_db, &[(test, 0)])?;
-    super::mean::compute_mean_file(&train_db, &mean)?;
-    Ok(vec![train_db, test_db, mean])
+    Ok((train_db, test_db))
 }
