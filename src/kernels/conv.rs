@@ -9,6 +9,7 @@
 
 use super::gemm::{sgemm, Parallelism};
 use super::im2col::{col2im, im2col, Geom2d};
+use super::implicit_conv;
 
 /// A grouped convolution of one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +38,7 @@ impl ConvShape {
         if self.geom.is_pointwise() {
             0
         } else {
-            self.geom.im2col_len()
+            self.geom.im2col_len().max(implicit_conv::scratch_len(self))
         }
     }
 
@@ -72,7 +73,8 @@ fn columns<'a>(s: &ConvShape, input: &'a [f32], col: &'a mut [f32]) -> &'a [f32]
     }
 }
 
-/// `output = W · im2col(input)` per group (output overwritten).
+/// `output = W · im2col(input)` per group (output overwritten); stride-1 kernels
+/// on AVX-512 CPUs skip the column matrix ([`implicit_conv`]).
 pub fn forward(
     s: &ConvShape,
     weights: &[f32],
@@ -82,6 +84,10 @@ pub fn forward(
     par: Parallelism,
 ) {
     s.check(input.len(), output.len(), weights.len(), col.len());
+    if implicit_conv::applies(s, par) {
+        implicit_conv::forward(s, weights, input, output, col);
+        return;
+    }
     let cols = columns(s, input, col);
     forward_cols(s, weights, cols, output, par);
 }
@@ -307,6 +313,24 @@ pub fn backward_weights_t(
             par,
         );
     }
+}
+
+/// [`backward_weights_t`] for one image from its input: through the column matrix
+/// (built in `col`), or without one where [`implicit_conv::applies`].
+pub fn backward_weights_image(
+    s: &ConvShape,
+    input: &[f32],
+    output_grad: &[f32],
+    weight_grad_t: &mut [f32],
+    col: &mut [f32],
+    par: Parallelism,
+) {
+    if implicit_conv::applies_to_weights(s, par) {
+        implicit_conv::backward_weights_t(s, input, output_grad, weight_grad_t, col);
+        return;
+    }
+    let cols = column_matrix(s, input, col);
+    backward_weights_t(s, cols, output_grad, weight_grad_t, par);
 }
 
 /// `weight_grad += weight_grad_t` transposed back per group (see

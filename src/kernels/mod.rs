@@ -6,6 +6,7 @@ pub mod conv;
 pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
+pub mod implicit_conv;
 pub mod parallel;
 pub mod pool;
 pub mod simd;

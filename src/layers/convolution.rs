@@ -543,8 +543,7 @@ impl Layer for Convolution {
                                 }
                             }
                             (false, false) => {
-                                let cols = conv::column_matrix(&s, xi, &mut sc.col);
-                                conv::backward_weights_t(&s, cols, dyi, dw, par);
+                                conv::backward_weights_image(&s, xi, dyi, dw, &mut sc.col, par);
                                 if let Some(dxi) = dxi {
                                     data_grad.run(&s, weights, dyi, dxi, &mut sc.col, par);
                                 }
