@@ -74,7 +74,7 @@ fn columns<'a>(s: &ConvShape, input: &'a [f32], col: &'a mut [f32]) -> &'a [f32]
 }
 
 /// `output = W · im2col(input)` per group (output overwritten); stride-1 kernels
-/// on AVX-512 CPUs skip the column matrix ([`implicit_conv`]).
+/// on AVX-512 or AVX2 CPUs skip the column matrix ([`implicit_conv`]).
 pub fn forward(
     s: &ConvShape,
     weights: &[f32],

@@ -1,9 +1,10 @@
 //! Stride-1 convolution without a column matrix (an "implicit GEMM"), for CPUs
-//! with AVX-512. With the image zero-padded to `hp × wp`, output position
-//! `i = oh·wp + ow` of kernel tap `(c, ki, kj)` reads padded value
-//! `c·hp·wp + ki·dh·wp + kj·dw + i`: for every tap, the outputs of consecutive
-//! positions read consecutive inputs. So the GEMM `W · im2col(x)` can load its
-//! right-hand operand straight from the padded image, 32 positions at a time,
+//! with AVX-512 or AVX2+FMA (the vector tiles are in `tiles.rs`). With the image
+//! zero-padded to `hp × wp`, output position `i = oh·wp + ow` of kernel tap
+//! `(c, ki, kj)` reads padded value `c·hp·wp + ki·dh·wp + kj·dw + i`: for every
+//! tap, the outputs of consecutive positions read consecutive inputs. So the GEMM
+//! `W · im2col(x)` can load its right-hand operand straight from the padded
+//! image, two registers of positions at a time,
 //! instead of writing and re-reading (and the GEMM library re-packing) a column
 //! matrix 25 times the image's size. Outputs are computed on rows `wp` long; the
 //! `wp − out_width` extra columns of each row are dropped at the end.
@@ -15,6 +16,9 @@
 use super::conv::ConvShape;
 use super::gemm::Parallelism;
 use super::im2col::Geom2d;
+
+#[cfg(target_arch = "x86_64")]
+mod tiles;
 
 /// Output positions per vector register.
 const LANES: usize = 16;
@@ -61,7 +65,7 @@ pub fn applies(s: &ConvShape, par: Parallelism) -> bool {
 }
 
 /// Shapes the kernels handle: stride 1, a real (not 1×1) kernel, Caffe's output
-/// size, on a CPU with AVX-512.
+/// size, on a CPU with AVX-512 or AVX2+FMA.
 fn computable(s: &ConvShape) -> bool {
     let g = &s.geom;
     let ext = |a: usize| g.dilation[a] * (g.kernel[a] - 1) + 1;
@@ -69,18 +73,49 @@ fn computable(s: &ConvShape) -> bool {
         && !g.is_pointwise()
         && g.out_height + ext(0) == g.height + 2 * g.pad[0] + 1
         && g.out_width + ext(1) == g.width + 2 * g.pad[1] + 1
-        && has_avx512()
+        && isa().is_some()
 }
 
-fn has_avx512() -> bool {
+/// The instruction sets the vector tiles are compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Avx512,
+    Avx2,
+}
+
+impl Isa {
+    /// Every instruction set this CPU runs the tiles with, widest first.
+    pub fn available() -> Vec<Isa> {
+        let mut isas = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                isas.push(Isa::Avx2);
+            }
+        }
+        isas
+    }
+}
+
+/// The widest instruction set this CPU runs the tiles with (the feature checks
+/// are cached by std, so this is cheap per call).
+fn isa() -> Option<Isa> {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx512f")
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Some(Isa::Avx512);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Some(Isa::Avx2);
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    None
 }
 
 /// Scratch values [`forward`] needs: the padded image and the wide output.
@@ -98,7 +133,18 @@ pub fn forward(
     output: &mut [f32],
     scratch: &mut [f32],
 ) {
-    assert!(has_avx512(), "implicit convolution needs AVX-512");
+    let isa = isa().expect("implicit convolution needs AVX-512 or AVX2+FMA");
+    forward_with(isa, s, weights, input, output, scratch);
+}
+
+fn forward_with(
+    isa: Isa,
+    s: &ConvShape,
+    weights: &[f32],
+    input: &[f32],
+    output: &mut [f32],
+    scratch: &mut [f32],
+) {
     let g = &s.geom;
     let layout = Layout::of(s);
     let (cg, og) = (g.channels / s.group, s.out_channels / s.group);
@@ -122,12 +168,15 @@ pub fn forward(
             padded,
         );
         let w = &weights[grp * og * k..(grp + 1) * og * k];
+        // SAFETY: `isa` came from the CPU's feature checks; wide_len is a multiple
+        // of 16; every read stays inside `padded` (Layout's slack) and `w`, every
+        // write inside `wide`.
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX-512F is present (asserted above); every read stays inside
-        // `padded` (Layout's slack) and `w`, every write inside `wide`.
         unsafe {
-            avx512::gemm(og, k, layout.wide_len, w, padded, &offsets, wide)
+            tiles::gemm(isa, og, layout.wide_len, w, padded, &offsets, wide)
         };
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("{isa:?} tiles exist on x86-64 only");
         let out = &mut output[grp * og * ohw..(grp + 1) * og * ohw];
         for (dst, src) in out
             .chunks_exact_mut(ohw)
@@ -154,7 +203,18 @@ pub fn backward_weights_t(
     weight_grad_t: &mut [f32],
     scratch: &mut [f32],
 ) {
-    assert!(has_avx512(), "implicit convolution needs AVX-512");
+    let isa = isa().expect("implicit convolution needs AVX-512 or AVX2+FMA");
+    backward_weights_t_with(isa, s, input, output_grad, weight_grad_t, scratch);
+}
+
+fn backward_weights_t_with(
+    isa: Isa,
+    s: &ConvShape,
+    input: &[f32],
+    output_grad: &[f32],
+    weight_grad_t: &mut [f32],
+    scratch: &mut [f32],
+) {
     assert!(
         weight_lanes_fit(s),
         "output channels per group must be a multiple of 16"
@@ -192,13 +252,15 @@ pub fn backward_weights_t(
             }
         }
         let dw = &mut weight_grad_t[grp * og * k..(grp + 1) * og * k];
+        // SAFETY: `isa` came from the CPU's feature checks; reads stay inside
+        // `padded` (every position is a valid output's) and `dy_t`, writes inside
+        // `dw`; og is a multiple of 16 (asserted above).
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX-512F is present (asserted above); reads stay inside
-        // `padded` (every position is a valid output's) and `dy_t`, writes
-        // inside `dw`; og is a multiple of 16 (asserted above).
         unsafe {
-            avx512::weight_gemm(og, dy_t, &positions, padded, &offsets, dw)
+            tiles::weight_gemm(isa, og, dy_t, &positions, padded, &offsets, dw)
         };
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("{isa:?} tiles exist on x86-64 only");
     }
 }
 
@@ -237,174 +299,6 @@ fn pad_channels(g: &Geom2d, layout: &Layout, x: &[f32], padded: &mut [f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use std::arch::x86_64::*;
-
-    use super::LANES;
-
-    /// Output channels per tile: 8 rows × 2 registers = 16 accumulators.
-    const ROWS: usize = 8;
-
-    /// `wide[m][i] = Σ_t w[m][t] · padded[offsets[t] + i]` for i < n (a multiple
-    /// of LANES), m < rows; `w` is rows × k.
-    ///
-    /// # Safety
-    /// AVX-512F must be available; `padded` must hold `max(offsets) + n` values,
-    /// `w` rows·k and `wide` rows·n.
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn gemm(
-        rows: usize,
-        k: usize,
-        n: usize,
-        w: &[f32],
-        padded: &[f32],
-        offsets: &[usize],
-        wide: &mut [f32],
-    ) {
-        debug_assert!(n.is_multiple_of(LANES) && w.len() >= rows * k && wide.len() >= rows * n);
-        debug_assert!(offsets.iter().all(|&o| o + n <= padded.len()));
-        let (w, p, out) = (w.as_ptr(), padded.as_ptr(), wide.as_mut_ptr());
-        let mut col = 0;
-        while col < n {
-            let two = n - col >= 2 * LANES;
-            let mut row = 0;
-            while row < rows {
-                let r = (rows - row).min(ROWS);
-                let (wr, pc, oc) = (w.add(row * k), p.add(col), out.add(row * n + col));
-                macro_rules! run {
-                    ($v:literal) => {
-                        match r {
-                            1 => tile::<1, $v>(k, wr, pc, offsets, oc, n),
-                            2 => tile::<2, $v>(k, wr, pc, offsets, oc, n),
-                            3 => tile::<3, $v>(k, wr, pc, offsets, oc, n),
-                            4 => tile::<4, $v>(k, wr, pc, offsets, oc, n),
-                            5 => tile::<5, $v>(k, wr, pc, offsets, oc, n),
-                            6 => tile::<6, $v>(k, wr, pc, offsets, oc, n),
-                            7 => tile::<7, $v>(k, wr, pc, offsets, oc, n),
-                            _ => tile::<ROWS, $v>(k, wr, pc, offsets, oc, n),
-                        }
-                    };
-                }
-                if two {
-                    run!(2)
-                } else {
-                    run!(1)
-                }
-                row += r;
-            }
-            col += if two { 2 * LANES } else { LANES };
-        }
-    }
-
-    /// `dw[t·og + m] += Σ_j dy_t[j·og + m] · padded[offsets[t] + positions[j]]`.
-    ///
-    /// # Safety
-    /// AVX-512F must be available; og must be a multiple of LANES; `padded` must
-    /// hold every `offsets[t] + positions[j]`, `dy_t` positions.len()·og values
-    /// and `dw` offsets.len()·og.
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn weight_gemm(
-        og: usize,
-        dy_t: &[f32],
-        positions: &[usize],
-        padded: &[f32],
-        offsets: &[usize],
-        dw: &mut [f32],
-    ) {
-        debug_assert!(og.is_multiple_of(LANES) && dy_t.len() >= positions.len() * og);
-        debug_assert!(dw.len() >= offsets.len() * og);
-        let p = padded.as_ptr();
-        for (tile, taps) in offsets.chunks(TAPS).enumerate() {
-            // Taps past the given ones read from `p` itself and are dropped.
-            let mut starts = [p; TAPS];
-            for (start, &offset) in starts.iter_mut().zip(taps) {
-                *start = p.add(offset);
-            }
-            let mut m0 = 0;
-            while m0 < og {
-                let dy = dy_t.as_ptr().add(m0);
-                let out = dw.as_mut_ptr().add(tile * TAPS * og + m0);
-                if og - m0 >= 2 * LANES {
-                    weight_tile::<2>(dy, og, positions, &starts, out, taps.len());
-                    m0 += 2 * LANES;
-                } else {
-                    weight_tile::<1>(dy, og, positions, &starts, out, taps.len());
-                    m0 += LANES;
-                }
-            }
-        }
-    }
-
-    /// Taps per weight-gradient tile: 6 taps × 2 registers = 12 accumulators
-    /// (with more, the tap pointers and accumulators spill to the stack).
-    const TAPS: usize = 8;
-
-    /// Adds the gradient of `live` taps × V·16 output channels into `out` (row
-    /// stride `ld`, the output channels per group).
-    #[inline(always)]
-    unsafe fn weight_tile<const V: usize>(
-        dy: *const f32,
-        ld: usize,
-        positions: &[usize],
-        starts: &[*const f32; TAPS],
-        out: *mut f32,
-        live: usize,
-    ) {
-        let mut acc = [[_mm512_setzero_ps(); V]; TAPS];
-        for (j, &i) in positions.iter().enumerate() {
-            let row = dy.add(j * ld);
-            let mut d = [_mm512_setzero_ps(); V];
-            for (v, reg) in d.iter_mut().enumerate() {
-                *reg = _mm512_loadu_ps(row.add(v * LANES));
-            }
-            for (acc_t, start) in acc.iter_mut().zip(starts) {
-                let a = _mm512_set1_ps(*start.add(i));
-                for (reg, dv) in acc_t.iter_mut().zip(d) {
-                    *reg = _mm512_fmadd_ps(a, dv, *reg);
-                }
-            }
-        }
-        for (t, acc_t) in acc.iter().enumerate().take(live) {
-            for (v, reg) in acc_t.iter().enumerate() {
-                let dst = out.add(t * ld + v * LANES);
-                _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_loadu_ps(dst), *reg));
-            }
-        }
-    }
-
-    /// One R × (V·16) tile: R output channels, V registers of positions.
-    #[inline(always)]
-    unsafe fn tile<const R: usize, const V: usize>(
-        k: usize,
-        w: *const f32,
-        p: *const f32,
-        offsets: &[usize],
-        out: *mut f32,
-        ld_out: usize,
-    ) {
-        let mut acc = [[_mm512_setzero_ps(); V]; R];
-        for (t, &offset) in offsets.iter().enumerate().take(k) {
-            let src = p.add(offset);
-            let mut b = [_mm512_setzero_ps(); V];
-            for (v, reg) in b.iter_mut().enumerate() {
-                *reg = _mm512_loadu_ps(src.add(v * LANES));
-            }
-            for (r, acc_row) in acc.iter_mut().enumerate() {
-                let a = _mm512_set1_ps(*w.add(r * k + t));
-                for (v, reg) in acc_row.iter_mut().enumerate() {
-                    *reg = _mm512_fmadd_ps(a, b[v], *reg);
-                }
-            }
-        }
-        for (r, acc_row) in acc.iter().enumerate() {
-            for (v, reg) in acc_row.iter().enumerate() {
-                _mm512_storeu_ps(out.add(r * ld_out + v * LANES), *reg);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,8 +308,8 @@ mod tests {
 
     #[test]
     fn matches_the_definition() {
-        if !has_avx512() {
-            eprintln!("no AVX-512: the implicit path is never taken on this CPU");
+        if Isa::available().is_empty() {
+            eprintln!("no AVX2+FMA: the implicit path is never taken on this CPU");
             return;
         }
         let mut rng = Rng::new(47);
@@ -437,9 +331,15 @@ mod tests {
             let x = rand(&mut rng, s.input_len());
             let mut y = vec![f32::NAN; s.output_len()];
             let mut scratch = vec![f32::NAN; scratch_len(&s)];
-            forward(&s, &w, &x, &mut y, &mut scratch);
-            for (a, b) in y.iter().zip(naive_forward(&s, &w, &x)) {
-                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
+            let want = naive_forward(&s, &w, &x);
+            for isa in Isa::available() {
+                forward_with(isa, &s, &w, &x, &mut y, &mut scratch);
+                for (a, b) in y.iter().zip(&want) {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                        "{isa:?} {s:?}: {a} vs {b}"
+                    );
+                }
             }
         }
         assert!(tested >= 50, "only {tested} shapes took the implicit path");
@@ -447,7 +347,7 @@ mod tests {
 
     #[test]
     fn weight_gradient_matches_the_column_matrix_path() {
-        if !has_avx512() {
+        if Isa::available().is_empty() {
             return;
         }
         let mut rng = Rng::new(48);
@@ -466,15 +366,20 @@ mod tests {
             let x = rand(&mut rng, s.input_len());
             let dy = rand(&mut rng, s.output_len());
             let start = rand(&mut rng, s.weight_len());
-            let mut dw = start.clone();
-            let mut scratch = vec![f32::NAN; scratch_len(&s)];
-            backward_weights_t(&s, &x, &dy, &mut dw, &mut scratch);
-            let mut expected = start;
+            let mut expected = start.clone();
             let mut col = vec![0.0; s.geom.im2col_len()];
             crate::kernels::im2col::im2col(&s.geom, &x, &mut col);
             conv::backward_weights_t(&s, &col, &dy, &mut expected, Parallelism::None);
-            for (a, b) in dw.iter().zip(&expected) {
-                assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
+            for isa in Isa::available() {
+                let mut dw = start.clone();
+                let mut scratch = vec![f32::NAN; scratch_len(&s)];
+                backward_weights_t_with(isa, &s, &x, &dy, &mut dw, &mut scratch);
+                for (a, b) in dw.iter().zip(&expected) {
+                    assert!(
+                        (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                        "{isa:?} {s:?}: {a} vs {b}"
+                    );
+                }
             }
         }
         assert!(tested >= 50, "only {tested} shapes took the implicit path");
