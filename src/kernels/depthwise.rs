@@ -3,7 +3,7 @@
 //! Same shapes and conventions as [`super::conv`].
 
 use super::conv::ConvShape;
-use super::im2col::Geom2d;
+use super::im2col::{copy_row, Geom2d};
 
 /// Whether `s` is depthwise (each output channel sees exactly its own input channel).
 pub fn applies(s: &ConvShape) -> bool {
@@ -137,7 +137,7 @@ fn forward_plane_body(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: 
             let start = (row_phase * sw + col_phase) * plane + row * layout.cols;
             let dst = &mut buf[start + q0 / sw..start + layout.cols];
             if sw == 1 {
-                dst[..g.width].copy_from_slice(src);
+                copy_row(&mut dst[..g.width], src);
             } else {
                 for (d, v) in dst.iter_mut().zip(src[q0 - pw..].iter().step_by(sw)) {
                     *d = *v;
@@ -163,7 +163,7 @@ fn forward_plane_body(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: 
         .chunks_exact_mut(g.out_width)
         .zip(extended.chunks(layout.cols))
     {
-        out.copy_from_slice(&row[..g.out_width]);
+        copy_row(out, row);
     }
 }
 

@@ -80,10 +80,11 @@ impl Geom2d {
     }
 }
 
-/// Copies a short row (8–32 values in the convolutions that matter) in fixed
-/// 16- and 8-value blocks: a `memcpy` call per row cost more than the copy.
+/// Copies a short row (the 7–112 values of a convolution or pooling plane's row)
+/// in fixed 16- and 8-value blocks: a `memcpy` call per row cost more than the
+/// copy. Shared by the plane kernels of this module and its siblings.
 #[inline(always)]
-fn copy_row(dst: &mut [f32], src: &[f32]) {
+pub(crate) fn copy_row(dst: &mut [f32], src: &[f32]) {
     let src = &src[..dst.len()];
     let (d16, d_rest) = dst.as_chunks_mut::<16>();
     let (s16, s_rest) = src.as_chunks::<16>();

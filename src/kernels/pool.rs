@@ -15,6 +15,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::im2col::copy_row;
+
 /// Below this many window visits a pass runs on the calling thread.
 const PARALLEL_WORK: usize = 1 << 16;
 
@@ -122,7 +124,7 @@ fn split_phases(g: &PlaneGeometry, plane: &[f32], fill: f32, phases: &mut [f32])
 #[inline(always)]
 fn strided_copy(src: &[f32], stride: usize, dst: &mut [f32]) {
     match stride {
-        1 => dst.copy_from_slice(&src[..dst.len()]),
+        1 => copy_row(dst, src),
         2 => {
             // Pairs vectorize (a shuffle per vector); a step_by iterator does not.
             let (pairs, _) = src.as_chunks::<2>();
@@ -222,7 +224,7 @@ fn max_forward_body(g: &PlaneGeometry, src: &[f32], dst: &mut [f32], mask: &mut 
         {
             let row = &x.out[oh * qw..oh * qw + g.pooled_w];
             let taps = &x.taps[oh * qw..oh * qw + g.pooled_w];
-            d_row.copy_from_slice(row);
+            copy_row(d_row, row);
             let row_start = (oh * g.stride[0] * g.width) as isize;
             for (ow, (mv, &t)) in m_row.iter_mut().zip(taps).enumerate() {
                 *mv = match tap_offsets.get(t as usize) {

@@ -15,7 +15,7 @@
 
 use super::conv::ConvShape;
 use super::gemm::Parallelism;
-use super::im2col::Geom2d;
+use super::im2col::{copy_row, Geom2d};
 
 #[cfg(target_arch = "x86_64")]
 mod tiles;
@@ -183,7 +183,7 @@ fn forward_with(
             .zip(wide.chunks_exact(layout.wide_len))
         {
             for (row, wide_row) in dst.chunks_exact_mut(g.out_width).zip(src.chunks(layout.wp)) {
-                row.copy_from_slice(&wide_row[..g.out_width]);
+                copy_row(row, wide_row);
             }
         }
     }
@@ -294,7 +294,7 @@ fn pad_channels(g: &Geom2d, layout: &Layout, x: &[f32], padded: &mut [f32]) {
     for (c, channel) in x.chunks_exact(g.height * g.width).enumerate() {
         for (h, row) in channel.chunks_exact(g.width).enumerate() {
             let start = c * plane + (h + g.pad[0]) * layout.wp + g.pad[1];
-            padded[start..start + g.width].copy_from_slice(row);
+            copy_row(&mut padded[start..start + g.width], row);
         }
     }
 }
