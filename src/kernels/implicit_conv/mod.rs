@@ -20,7 +20,9 @@ use super::im2col::{copy_row, Geom2d};
 #[cfg(target_arch = "x86_64")]
 mod tiles;
 
-/// Output positions per vector register.
+/// Wide rows are rounded up to whole blocks of this many positions (one AVX-512
+/// register, two AVX2 registers), and output channels per group must be a
+/// multiple of it for the weight-gradient tiles.
 const LANES: usize = 16;
 
 /// The padded image and the wide output rows of one group.
@@ -86,36 +88,38 @@ pub enum Isa {
 impl Isa {
     /// Every instruction set this CPU runs the tiles with, widest first.
     pub fn available() -> Vec<Isa> {
-        let mut isas = Vec::new();
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                isas.push(Isa::Avx512);
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                isas.push(Isa::Avx2);
-            }
-        }
-        isas
+        [(Isa::Avx512, has_avx512()), (Isa::Avx2, has_avx2_fma())]
+            .into_iter()
+            .filter_map(|(isa, present)| present.then_some(isa))
+            .collect()
     }
 }
 
-/// The widest instruction set this CPU runs the tiles with (the feature checks
-/// are cached by std, so this is cheap per call).
+/// The widest instruction set this CPU runs the tiles with (std caches the
+/// feature checks, so this is cheap per call).
 fn isa() -> Option<Isa> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Some(Isa::Avx512);
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Some(Isa::Avx2);
-        }
+    if has_avx512() {
+        Some(Isa::Avx512)
+    } else if has_avx2_fma() {
+        Some(Isa::Avx2)
+    } else {
+        None
     }
-    None
+}
+
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
+fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
 }
 
 /// Scratch values [`forward`] needs: the padded image and the wide output.
