@@ -66,6 +66,7 @@ fn main() -> Result<(), String> {
             let mut ctx = RunContext {
                 phase: Phase::Train,
                 rng: &mut run_rng,
+                param_propagate: &[],
             };
             let t0 = Instant::now();
             {

@@ -483,16 +483,21 @@ impl Layer for Convolution {
         propagate_down: &[bool],
         bottoms: &mut [Blob],
         params: &mut [Blob],
-        _ctx: &mut RunContext,
+        ctx: &mut RunContext,
     ) -> Result<(), String> {
         let s = self.check_run(bottoms.len(), tops.len(), params)?;
         let (images, bottom_len, top_len) = (self.images, self.bottom_len, self.top_len);
         let transposed = self.transposed;
         let depthwise = depthwise::applies(&s);
-        let has_bias = self.bias;
+        // Caffe's param_propagate_down: frozen (lr_mult 0) parameters get no gradient.
+        let want_weights = ctx.param_wanted(0);
+        let has_bias = self.bias && ctx.param_wanted(1);
         let spatial_top = top_len / self.num_output;
         let weights = params[0].data.as_slice();
         let any_propagate = propagate_down.iter().any(|&p| p);
+        if !any_propagate && !want_weights && !has_bias {
+            return Ok(());
+        }
         let data_grad = if any_propagate && !transposed && !depthwise {
             DataGrad::plan(&s, weights)
         } else {
@@ -530,27 +535,38 @@ impl Layer for Convolution {
                         let dw = &mut sc.weight_grad;
                         match (transposed, depthwise) {
                             (false, true) => {
-                                depthwise::backward_weights(&s, xi, dyi, dw);
+                                if want_weights {
+                                    depthwise::backward_weights(&s, xi, dyi, dw);
+                                }
                                 if let Some(dxi) = dxi {
                                     depthwise::backward_data(&s, weights, dyi, dxi);
                                 }
                             }
                             (true, true) => {
                                 // The top is the input side, the bottom the output side.
-                                depthwise::backward_weights(&s, dyi, xi, dw);
+                                if want_weights {
+                                    depthwise::backward_weights(&s, dyi, xi, dw);
+                                }
                                 if let Some(dxi) = dxi {
                                     depthwise::forward(&s, weights, dyi, dxi, &mut sc.col);
                                 }
                             }
                             (false, false) => {
-                                conv::backward_weights_image(&s, xi, dyi, dw, &mut sc.col, par);
+                                if want_weights {
+                                    conv::backward_weights_image(&s, xi, dyi, dw, &mut sc.col, par);
+                                }
                                 if let Some(dxi) = dxi {
                                     data_grad.run(&s, weights, dyi, dxi, &mut sc.col, par);
                                 }
                             }
                             (true, false) => {
+                                if !want_weights && dxi.is_none() {
+                                    continue;
+                                }
                                 let cols = conv::column_matrix(&s, dyi, &mut sc.col);
-                                conv::backward_weights_t(&s, cols, xi, dw, par);
+                                if want_weights {
+                                    conv::backward_weights_t(&s, cols, xi, dw, par);
+                                }
                                 if let Some(dxi) = dxi {
                                     conv::forward_cols(&s, weights, cols, dxi, par);
                                 }
@@ -569,13 +585,13 @@ impl Layer for Convolution {
         // Per-range sums, added in range order; the GEMM path sums the weight
         // gradient transposed (see conv::backward_weights_t).
         for sc in &self.scratch[..used] {
-            if depthwise {
+            if want_weights && depthwise {
                 params[0]
                     .diff
                     .iter_mut()
                     .zip(&sc.weight_grad)
                     .for_each(|(d, g)| *d += g);
-            } else {
+            } else if want_weights {
                 conv::add_transposed_weights(&s, &sc.weight_grad, &mut params[0].diff);
             }
             if has_bias {
@@ -792,6 +808,7 @@ mod tests {
         let mut ctx = RunContext {
             phase: Phase::Test,
             rng: &mut rng,
+            param_propagate: &[],
         };
         // Wrong weight size.
         let mut params = vec![Blob::new(&[2, 1, 2, 2]), Blob::new(&[2])];

@@ -91,6 +91,7 @@ mod tests {
         let mut rc = crate::layers::RunContext {
             phase: crate::proto::Phase::Train,
             rng: &mut rng,
+            param_propagate: &[],
         };
         let e = l.forward(&[], &mut [], &mut [], &mut rc).unwrap_err();
         assert!(e.contains("HDF5Data is not supported yet"), "{e}");

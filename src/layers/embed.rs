@@ -151,6 +151,7 @@ mod tests {
         let mut ctx = crate::layers::RunContext {
             phase: Phase::Train,
             rng: &mut t.rng,
+            param_propagate: &[],
         };
         assert!(t
             .layer

@@ -211,23 +211,26 @@ impl Layer for InnerProduct {
         propagate_down: &[bool],
         bottoms: &mut [Blob],
         params: &mut [Blob],
-        _ctx: &mut RunContext,
+        ctx: &mut RunContext,
     ) -> Result<(), String> {
         let (m, k, n) = self.dims(&bottoms[0], params)?;
         let dy = &tops[0].diff;
         if dy.len() != m * n {
             return Err(format!("top holds {} values, {m}×{n} expected", dy.len()));
         }
-        // Weight gradient, accumulated.
+        // Weight gradient, accumulated; none for frozen (lr_mult 0) parameters, as
+        // Caffe's param_propagate_down.
         let (x, dw) = (&bottoms[0].data, &mut params[0].diff);
-        if self.transpose {
-            // dW (K×N) += Xᵀ (K×M) · dY (M×N).
-            product(true, false, k, n, m, x, dy, dw, true);
-        } else {
-            // dW (N×K) += dYᵀ (N×M) · X (M×K).
-            product(true, false, n, k, m, dy, x, dw, true);
+        if ctx.param_wanted(0) {
+            if self.transpose {
+                // dW (K×N) += Xᵀ (K×M) · dY (M×N).
+                product(true, false, k, n, m, x, dy, dw, true);
+            } else {
+                // dW (N×K) += dYᵀ (N×M) · X (M×K).
+                product(true, false, n, k, m, dy, x, dw, true);
+            }
         }
-        if self.bias {
+        if self.bias && ctx.param_wanted(1) {
             let mut sums = vec![0.0f32; n];
             for row in dy.chunks(n) {
                 for (s, &d) in sums.iter_mut().zip(row) {
@@ -388,6 +391,7 @@ mod tests {
         let mut ctx = RunContext {
             phase: Phase::Test,
             rng: &mut rng,
+            param_propagate: &[],
         };
         let x = Blob::new(&[2, 3]);
         let mut tops = vec![Blob::new(&[2, 2])];

@@ -466,6 +466,7 @@ mod tests {
         let mut ctx = RunContext {
             phase: Phase::Test,
             rng: &mut rng,
+            param_propagate: &[],
         };
         let x = Blob::new(&[1, 2, 2, 2]);
         let mut tops = vec![Blob::new(&[1, 2, 2, 2])];

@@ -88,6 +88,17 @@ pub struct RunContext<'a> {
     pub phase: Phase,
     /// The net's generator (dropout masks and the like), seeded by the solver.
     pub rng: &'a mut crate::rng::Rng,
+    /// Caffe's param_propagate_down for backward: per parameter blob of the
+    /// layer, whether its gradient is wanted (false when its lr_mult is 0).
+    /// Blobs past the end (and an empty slice) are wanted.
+    pub param_propagate: &'a [bool],
+}
+
+impl RunContext<'_> {
+    /// Whether the gradient of parameter blob `i` is wanted.
+    pub fn param_wanted(&self, i: usize) -> bool {
+        self.param_propagate.get(i).copied().unwrap_or(true)
+    }
 }
 
 /// One layer of a net, Caffe-style: shapes first, then forward and backward

@@ -458,6 +458,7 @@ mod tests {
         let mut ctx = RunContext {
             phase: Phase::Test,
             rng: &mut rng,
+            param_propagate: &[],
         };
         let err = t
             .layer
@@ -478,6 +479,7 @@ mod tests {
         let mut ctx = RunContext {
             phase: Phase::Test,
             rng: &mut rng,
+            param_propagate: &[],
         };
         // Running before reshape, or with a bottom of another shape.
         let x = Blob::new(&[1, 1, 4, 4]);

@@ -197,6 +197,7 @@ mod tests {
         let mut ctx = crate::layers::RunContext {
             phase: Phase::Test,
             rng: &mut t.rng,
+            param_propagate: &[],
         };
         assert!(t
             .layer

@@ -84,6 +84,7 @@ impl TestLayer {
         let mut ctx = RunContext {
             phase: self.phase,
             rng: &mut self.rng,
+            param_propagate: &[],
         };
         self.layer
             .forward(&bottoms, &mut self.tops, &mut self.params, &mut ctx)
@@ -95,6 +96,7 @@ impl TestLayer {
         let mut ctx = RunContext {
             phase: self.phase,
             rng: &mut self.rng,
+            param_propagate: &[],
         };
         self.layer
             .backward(

@@ -62,6 +62,7 @@ mod tests {
         let mut ctx = RunContext {
             phase: Phase::Train,
             rng: &mut rng,
+            param_propagate: &[],
         };
         assert!(t
             .layer

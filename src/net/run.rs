@@ -202,6 +202,7 @@ impl Net {
             let mut ctx = RunContext {
                 phase: self.graph.state.phase(),
                 rng: &mut self.rng,
+                param_propagate: &[],
             };
             self.graph.layers[i]
                 .layer
@@ -300,11 +301,18 @@ impl Net {
             .iter()
             .map(|&p| std::mem::take(&mut self.params[p]))
             .collect();
+        // Caffe's param_propagate_down: no gradient for parameters with lr_mult 0
+        // (frozen layers of a fine-tuned net), which the solver would not use.
+        let wanted: Vec<bool> = self.layer_params[i]
+            .iter()
+            .map(|&p| self.param_info[p].lr_mult != 0.0)
+            .collect();
         let result = {
             let tops: Vec<&Blob> = node.top_slots.iter().map(|&s| &self.slots[s]).collect();
             let mut ctx = RunContext {
                 phase: self.graph.state.phase(),
                 rng: &mut self.rng,
+                param_propagate: &wanted,
             };
             self.graph.layers[i].layer.backward(
                 &tops,
@@ -493,5 +501,64 @@ impl Net {
             }
         }
         names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::SourceFile;
+    use crate::layers::BuildContext;
+    use crate::net::{build, net_state, Net};
+    use crate::proto::Phase;
+
+    /// A net whose convolution and inner product have the given lr_mult, run
+    /// forward and backward on fixed input with force_backward; returns the
+    /// input gradient and every parameter gradient.
+    fn gradients(lr_mult: f32) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let text = format!(
+            r#"force_backward: true
+            layer {{ name: "x" type: "Input" top: "x" input_param {{ shape {{ dim: 2 dim: 2 dim: 5 dim: 5 }} }} }}
+            layer {{ name: "conv" type: "Convolution" bottom: "x" top: "c"
+                    param {{ lr_mult: {lr_mult} }} param {{ lr_mult: {lr_mult} }}
+                    convolution_param {{ num_output: 3 kernel_size: 3 pad: 1
+                      weight_filler {{ type: "gaussian" std: 0.5 }} bias_filler {{ type: "constant" value: 0.1 }} }} }}
+            layer {{ name: "ip" type: "InnerProduct" bottom: "c" top: "y"
+                    param {{ lr_mult: {lr_mult} }} param {{ lr_mult: {lr_mult} }}
+                    inner_product_param {{ num_output: 4 weight_filler {{ type: "gaussian" std: 0.5 }} }} }}
+            layer {{ name: "t" type: "Input" top: "t" input_param {{ shape {{ dim: 2 dim: 4 }} }} }}
+            layer {{ name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "l" }}"#
+        );
+        let loaded = crate::load::net_from_source(&SourceFile::new("t", text)).unwrap();
+        let state = net_state(&loaded.net, Phase::Train, None, &[]);
+        let graph = build(
+            &loaded.net,
+            &state,
+            &loaded.source,
+            &BuildContext::default(),
+        )
+        .unwrap();
+        let mut net = Net::new(graph, loaded.net.force_backward(), 3).unwrap();
+        let x: Vec<f32> = (0..100)
+            .map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0)
+            .collect();
+        net.set_input("x", &x).unwrap();
+        net.set_input("t", &[0.5; 8]).unwrap();
+        net.clear_param_diffs();
+        net.forward().unwrap();
+        net.backward().unwrap();
+        let params = net.params.iter().map(|p| p.diff.clone()).collect();
+        (net.blob_diff("x").unwrap().to_vec(), params)
+    }
+
+    #[test]
+    fn frozen_parameters_get_no_gradient_but_pass_it_down() {
+        let (dx_learned, learned) = gradients(1.0);
+        let (dx_frozen, frozen) = gradients(0.0);
+        assert_eq!(
+            dx_frozen, dx_learned,
+            "the input gradient does not depend on lr_mult"
+        );
+        assert!(learned.iter().all(|d| d.iter().any(|&v| v != 0.0)));
+        assert!(frozen.iter().all(|d| d.iter().all(|&v| v == 0.0)));
     }
 }
