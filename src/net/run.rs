@@ -31,6 +31,9 @@ pub struct Net {
     pub layer_params: Vec<Vec<usize>>,
     pub layer_need_backward: Vec<bool>,
     pub bottom_need_backward: Vec<Vec<bool>>,
+    /// Caffe's param_propagate_down, per layer and parameter: false when the
+    /// layer's lr_mult for it is 0, so backward skips that gradient.
+    pub param_need_backward: Vec<Vec<bool>>,
     pub rng: Rng,
 }
 
@@ -117,7 +120,7 @@ impl Net {
             layer_params.push(ids);
         }
 
-        let (layer_need_backward, bottom_need_backward) =
+        let (layer_need_backward, bottom_need_backward, param_need_backward) =
             need_backward(&graph, &param_info, &layer_params, force_backward)?;
         Ok(Net {
             graph,
@@ -127,6 +130,7 @@ impl Net {
             layer_params,
             layer_need_backward,
             bottom_need_backward,
+            param_need_backward,
             rng,
         })
     }
@@ -301,18 +305,12 @@ impl Net {
             .iter()
             .map(|&p| std::mem::take(&mut self.params[p]))
             .collect();
-        // Caffe's param_propagate_down: no gradient for parameters with lr_mult 0
-        // (frozen layers of a fine-tuned net), which the solver would not use.
-        let wanted: Vec<bool> = self.layer_params[i]
-            .iter()
-            .map(|&p| self.param_info[p].lr_mult != 0.0)
-            .collect();
         let result = {
             let tops: Vec<&Blob> = node.top_slots.iter().map(|&s| &self.slots[s]).collect();
             let mut ctx = RunContext {
                 phase: self.graph.state.phase(),
                 rng: &mut self.rng,
-                param_propagate: &wanted,
+                param_propagate: &self.param_need_backward[i],
             };
             self.graph.layers[i].layer.backward(
                 &tops,
@@ -355,19 +353,25 @@ impl Net {
     }
 }
 
-/// Caffe's Net::Init backward analysis: which layers run backward and which of
-/// their bottoms get gradients (params with lr_mult ≠ 0, blobs that need them,
-/// `propagate_down`, layers that contribute to no loss, `force_backward`).
+/// Per layer: whether it runs backward, which bottoms get gradients, and
+/// which parameters do.
+type NeedBackward = (Vec<bool>, Vec<Vec<bool>>, Vec<Vec<bool>>);
+
+/// Caffe's Net::Init backward analysis: which layers run backward, which of
+/// their bottoms get gradients and which of their parameters do (params with
+/// lr_mult ≠ 0, blobs that need them, `propagate_down`, layers that contribute
+/// to no loss, `force_backward`).
 fn need_backward(
     graph: &NetGraph,
     info: &[ParamInfo],
     layer_params: &[Vec<usize>],
     force_backward: bool,
-) -> Result<(Vec<bool>, Vec<Vec<bool>>)> {
+) -> Result<NeedBackward> {
     let n = graph.layers.len();
     let mut blob_need = vec![false; graph.slots.len()];
     let mut layer_need = vec![false; n];
     let mut bottom_need: Vec<Vec<bool>> = Vec::with_capacity(n);
+    let mut param_need: Vec<Vec<bool>> = Vec::with_capacity(n);
     for (i, node) in graph.layers.iter().enumerate() {
         let pd = &node.param.propagate_down;
         if !pd.is_empty() && pd.len() != node.bottom_slots.len() {
@@ -387,16 +391,22 @@ fn need_backward(
             need |= blob_need[s];
             bn.push(if pd.is_empty() { blob_need[s] } else { pd[j] });
         }
-        for (k, &p) in layer_params[i].iter().enumerate() {
-            // The lr_mult that counts is this layer's own spec (shared params must agree).
-            let lr = node
-                .param
-                .param
-                .get(k)
-                .map(|s| s.lr_mult())
-                .unwrap_or(info[p].lr_mult);
-            need |= lr != 0.0;
-        }
+        let params_need: Vec<bool> = layer_params[i]
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| {
+                // The lr_mult that counts is this layer's own spec (shared params must agree).
+                let lr = node
+                    .param
+                    .param
+                    .get(k)
+                    .map(|s| s.lr_mult())
+                    .unwrap_or(info[p].lr_mult);
+                lr != 0.0
+            })
+            .collect();
+        need |= params_need.iter().any(|&p| p);
+        param_need.push(params_need);
         layer_need[i] = need;
         if need {
             for &s in &node.top_slots {
@@ -448,7 +458,7 @@ fn need_backward(
             }
         }
     }
-    Ok((layer_need, bottom_need))
+    Ok((layer_need, bottom_need, param_need))
 }
 
 /// How to open a net file for running.
