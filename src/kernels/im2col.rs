@@ -143,9 +143,11 @@ fn im2col_body(g: &Geom2d, x: &[f32], col: &mut [f32]) {
     }
 }
 
-/// Writes `x` with `g.pad` zeros around every plane into `out`.
+/// Writes `x` with `g.pad` zeros around every plane into `out` (planes of
+/// `(height + 2·pad_h) × (width + 2·pad_w)`; as many as `x` and `out` hold, at
+/// most `g.channels`).
 #[inline(always)]
-fn pad_image(g: &Geom2d, x: &[f32], out: &mut [f32]) {
+pub(crate) fn pad_image(g: &Geom2d, x: &[f32], out: &mut [f32]) {
     let (h, w, [p0, p1]) = (g.height, g.width, g.pad);
     let pw = w + 2 * p1;
     let planes = out.chunks_exact_mut((h + 2 * p0) * pw);

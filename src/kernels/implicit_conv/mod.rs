@@ -15,7 +15,7 @@
 
 use super::conv::ConvShape;
 use super::gemm::Parallelism;
-use super::im2col::{copy_row, Geom2d};
+use super::im2col::{copy_row, pad_image};
 
 #[cfg(target_arch = "x86_64")]
 mod tiles;
@@ -149,35 +149,18 @@ fn forward_with(
     output: &mut [f32],
     scratch: &mut [f32],
 ) {
-    let g = &s.geom;
-    let layout = Layout::of(s);
-    let (cg, og) = (g.channels / s.group, s.out_channels / s.group);
-    let k = cg * g.kernel[0] * g.kernel[1];
-    let (hw, ohw) = (g.height * g.width, g.col_cols());
-    assert!(
-        input.len() >= g.channels * hw
-            && output.len() >= s.out_channels * ohw
-            && weights.len() >= s.out_channels * k
-            && scratch.len() >= scratch_len(s),
-        "implicit convolution buffers do not fit {s:?}"
-    );
-    let (padded, wide) = scratch.split_at_mut(layout.padded_len);
-    let wide = &mut wide[..og * layout.wide_len];
-    let offsets = tap_offsets(g, &layout, cg);
+    let pass = GroupPass::new(s, input.len(), output.len(), weights.len(), scratch.len());
+    let (g, layout, og, k, ohw) = (&s.geom, &pass.layout, pass.og, pass.k, pass.ohw);
     for grp in 0..s.group {
-        pad_channels(
-            g,
-            &layout,
-            &input[grp * cg * hw..(grp + 1) * cg * hw],
-            padded,
-        );
+        let (padded, wide) = pass.pad_group(input, grp, scratch);
+        let wide = &mut wide[..og * layout.wide_len];
         let w = &weights[grp * og * k..(grp + 1) * og * k];
         // SAFETY: `isa` came from the CPU's feature checks; wide_len is a multiple
         // of 16; every read stays inside `padded` (Layout's slack) and `w`, every
         // write inside `wide`.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            tiles::gemm(isa, og, layout.wide_len, w, padded, &offsets, wide)
+            tiles::gemm(isa, og, layout.wide_len, w, padded, &pass.offsets, wide)
         };
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("{isa:?} tiles exist on x86-64 only");
@@ -223,32 +206,21 @@ fn backward_weights_t_with(
         weight_lanes_fit(s),
         "output channels per group must be a multiple of 16"
     );
-    let g = &s.geom;
-    let layout = Layout::of(s);
-    let (cg, og) = (g.channels / s.group, s.out_channels / s.group);
-    let k = cg * g.kernel[0] * g.kernel[1];
-    let (hw, ohw) = (g.height * g.width, g.col_cols());
-    assert!(
-        input.len() >= g.channels * hw
-            && output_grad.len() >= s.out_channels * ohw
-            && weight_grad_t.len() >= s.out_channels * k
-            && scratch.len() >= scratch_len(s),
-        "implicit convolution buffers do not fit {s:?}"
+    let pass = GroupPass::new(
+        s,
+        input.len(),
+        output_grad.len(),
+        weight_grad_t.len(),
+        scratch.len(),
     );
-    let (padded, rest) = scratch.split_at_mut(layout.padded_len);
-    let dy_t = &mut rest[..ohw * og];
-    let offsets = tap_offsets(g, &layout, cg);
+    let (g, og, k, ohw) = (&s.geom, pass.og, pass.k, pass.ohw);
     // Where each output position reads in a tap's run.
     let positions: Vec<usize> = (0..g.out_height)
-        .flat_map(|oh| (0..g.out_width).map(move |ow| oh * layout.wp + ow))
+        .flat_map(|oh| (0..g.out_width).map(move |ow| oh * pass.layout.wp + ow))
         .collect();
     for grp in 0..s.group {
-        pad_channels(
-            g,
-            &layout,
-            &input[grp * cg * hw..(grp + 1) * cg * hw],
-            padded,
-        );
+        let (padded, rest) = pass.pad_group(input, grp, scratch);
+        let dy_t = &mut rest[..ohw * og];
         let dy = &output_grad[grp * og * ohw..(grp + 1) * og * ohw];
         for (m, row) in dy.chunks_exact(ohw).enumerate() {
             for (j, &v) in row.iter().enumerate() {
@@ -261,7 +233,7 @@ fn backward_weights_t_with(
         // `dw`; og is a multiple of 16 (asserted above).
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            tiles::weight_gemm(isa, og, dy_t, &positions, padded, &offsets, dw)
+            tiles::weight_gemm(isa, og, dy_t, &positions, padded, &pass.offsets, dw)
         };
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("{isa:?} tiles exist on x86-64 only");
@@ -280,26 +252,75 @@ fn weight_lanes_fit(s: &ConvShape) -> bool {
     (s.out_channels / s.group).is_multiple_of(LANES)
 }
 
-/// Where tap (c, ki, kj) of a group starts in the padded layout, in Caffe's
-/// weight order.
-fn tap_offsets(g: &Geom2d, layout: &Layout, channels: usize) -> Vec<usize> {
-    let plane = layout.hp * layout.wp;
-    (0..channels)
-        .flat_map(|c| (0..g.kernel[0]).map(move |ki| (c, ki)))
-        .flat_map(|(c, ki)| (0..g.kernel[1]).map(move |kj| (c, ki, kj)))
-        .map(|(c, ki, kj)| c * plane + ki * g.dilation[0] * layout.wp + kj * g.dilation[1])
-        .collect()
+/// What [`forward`] and [`backward_weights_t`] share for one call: the sizes of
+/// a group, where each tap starts in the padded layout, and the padding of each
+/// group's input into the front of the scratch.
+struct GroupPass<'a> {
+    s: &'a ConvShape,
+    layout: Layout,
+    /// Output channels and taps (input channels · kernel) per group.
+    og: usize,
+    k: usize,
+    /// Input and output positions per channel.
+    hw: usize,
+    ohw: usize,
+    /// Where tap (c, ki, kj) of a group starts in the padded layout, in Caffe's
+    /// weight order.
+    offsets: Vec<usize>,
 }
 
-/// Copies one group's channels into the zero-padded layout.
-fn pad_channels(g: &Geom2d, layout: &Layout, x: &[f32], padded: &mut [f32]) {
-    padded.fill(0.0);
-    let plane = layout.hp * layout.wp;
-    for (c, channel) in x.chunks_exact(g.height * g.width).enumerate() {
-        for (h, row) in channel.chunks_exact(g.width).enumerate() {
-            let start = c * plane + (h + g.pad[0]) * layout.wp + g.pad[1];
-            copy_row(&mut padded[start..start + g.width], row);
+impl<'a> GroupPass<'a> {
+    /// Checks the buffer sizes: an image, an output (or its gradient), the
+    /// weights (or their gradient) and the scratch.
+    fn new(s: &'a ConvShape, input: usize, output: usize, weights: usize, scratch: usize) -> Self {
+        let g = &s.geom;
+        let layout = Layout::of(s);
+        let (cg, og) = (g.channels / s.group, s.out_channels / s.group);
+        let k = cg * g.kernel[0] * g.kernel[1];
+        let (hw, ohw) = (g.height * g.width, g.col_cols());
+        assert!(
+            input >= g.channels * hw
+                && output >= s.out_channels * ohw
+                && weights >= s.out_channels * k
+                && scratch >= scratch_len(s),
+            "implicit convolution buffers do not fit {s:?}"
+        );
+        let plane = layout.hp * layout.wp;
+        let offsets = (0..cg)
+            .flat_map(|c| (0..g.kernel[0]).map(move |ki| (c, ki)))
+            .flat_map(|(c, ki)| (0..g.kernel[1]).map(move |kj| (c, ki, kj)))
+            .map(|(c, ki, kj)| c * plane + ki * g.dilation[0] * layout.wp + kj * g.dilation[1])
+            .collect();
+        GroupPass {
+            s,
+            layout,
+            og,
+            k,
+            hw,
+            ohw,
+            offsets,
         }
+    }
+
+    /// Pads group `grp`'s channels of `input` (im2col's zero padding) into the
+    /// front of `scratch`; returns the padded group and the rest of the scratch.
+    fn pad_group<'s>(
+        &self,
+        input: &[f32],
+        grp: usize,
+        scratch: &'s mut [f32],
+    ) -> (&'s [f32], &'s mut [f32]) {
+        let cg = self.s.geom.channels / self.s.group;
+        let (padded, rest) = scratch.split_at_mut(self.layout.padded_len);
+        let (planes, slack) = padded.split_at_mut(cg * self.layout.hp * self.layout.wp);
+        pad_image(
+            &self.s.geom,
+            &input[grp * cg * self.hw..(grp + 1) * cg * self.hw],
+            planes,
+        );
+        // Only wide columns that are dropped read the slack; keep it finite.
+        slack.fill(0.0);
+        (padded, rest)
     }
 }
 
