@@ -163,17 +163,14 @@ impl DataGrad {
     /// The plan for `s` with `weights` (flipped once here, not per image).
     pub fn plan(s: &ConvShape, weights: &[f32]) -> DataGrad {
         let g = &s.geom;
-        let ext = |a: usize| g.dilation[a] * (g.kernel[a] - 1) + 1;
         // The flipped convolution computes every input position from a fully
         // padded output gradient: with little padding (LeNet's unpadded 5×5
         // convs) that is up to 2.25× the products of col2im's GEMM, so it is only
         // taken when the input is at most a quarter larger than the output.
         let applies = !g.is_pointwise()
-            && g.stride == [1, 1]
-            && (0..2).all(|a| g.pad[a] < ext(a))
-            && 4 * g.height * g.width <= 5 * g.out_height * g.out_width
-            && g.out_height + ext(0) == g.height + 2 * g.pad[0] + 1
-            && g.out_width + ext(1) == g.width + 2 * g.pad[1] + 1;
+            && g.is_dense_stride_one()
+            && (0..2).all(|a| g.pad[a] < g.extent(a))
+            && 4 * g.height * g.width <= 5 * g.out_height * g.out_width;
         if !applies || weights.len() < s.weight_len() {
             return DataGrad::Col2im;
         }
@@ -183,7 +180,7 @@ impl DataGrad {
                 height: g.out_height,
                 width: g.out_width,
                 kernel: g.kernel,
-                pad: [ext(0) - 1 - g.pad[0], ext(1) - 1 - g.pad[1]],
+                pad: [g.extent(0) - 1 - g.pad[0], g.extent(1) - 1 - g.pad[1]],
                 stride: [1, 1],
                 dilation: g.dilation,
                 out_height: g.height,

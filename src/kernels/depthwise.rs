@@ -57,7 +57,7 @@ impl PhaseLayout {
         let [sh, sw] = g.stride;
         let rows = (g.height + 2 * g.pad[0]).div_ceil(sh);
         let cols = (g.width + 2 * g.pad[1]).div_ceil(sw);
-        let slack = (g.kernel[1] - 1) * g.dilation[1] / sw;
+        let slack = (g.extent(1) - 1) / sw;
         PhaseLayout {
             rows,
             cols,

@@ -46,6 +46,20 @@ impl Geom2d {
         self.col_rows() * self.col_cols() + self.padded_len()
     }
 
+    /// The input span of one kernel window along `axis` (0: height, 1: width).
+    pub fn extent(&self, axis: usize) -> usize {
+        self.dilation[axis] * (self.kernel[axis] - 1) + 1
+    }
+
+    /// A stride-1 window with Caffe's output size on both axes
+    /// (`out = in + 2·pad − extent + 1`): every tap of every output position lies
+    /// in the padded image, and neighbouring outputs read neighbouring inputs.
+    pub fn is_dense_stride_one(&self) -> bool {
+        self.stride == [1, 1]
+            && self.out_height + self.extent(0) == self.height + 2 * self.pad[0] + 1
+            && self.out_width + self.extent(1) == self.width + 2 * self.pad[1] + 1
+    }
+
     /// True when the column matrix equals the input (1×1 kernel, stride 1, no pad).
     pub fn is_pointwise(&self) -> bool {
         self.kernel == [1, 1]

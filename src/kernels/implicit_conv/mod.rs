@@ -45,7 +45,7 @@ impl Layout {
         let wide_len = (g.out_height * wp).next_multiple_of(LANES);
         // The largest tap offset plus wide_len ends at most (kw−1)·dw + LANES
         // values past the last plane (stride 1: out_height + (kh−1)·dh = hp).
-        let slack = (g.kernel[1] - 1) * g.dilation[1] + LANES;
+        let slack = g.extent(1) - 1 + LANES;
         Layout {
             hp,
             wp,
@@ -69,13 +69,7 @@ pub fn applies(s: &ConvShape, par: Parallelism) -> bool {
 /// Shapes the kernels handle: stride 1, a real (not 1×1) kernel, Caffe's output
 /// size, on a CPU with AVX-512 or AVX2+FMA.
 fn computable(s: &ConvShape) -> bool {
-    let g = &s.geom;
-    let ext = |a: usize| g.dilation[a] * (g.kernel[a] - 1) + 1;
-    g.stride == [1, 1]
-        && !g.is_pointwise()
-        && g.out_height + ext(0) == g.height + 2 * g.pad[0] + 1
-        && g.out_width + ext(1) == g.width + 2 * g.pad[1] + 1
-        && isa().is_some()
+    s.geom.is_dense_stride_one() && !s.geom.is_pointwise() && isa().is_some()
 }
 
 /// The instruction sets the vector tiles are compiled for.
