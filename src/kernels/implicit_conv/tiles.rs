@@ -22,74 +22,52 @@ trait Vector: Copy {
     unsafe fn add(self, b: Self) -> Self;
 }
 
-#[derive(Clone, Copy)]
-struct V512(__m512);
+/// Declares a [`Vector`] over one register type from its intrinsics.
+macro_rules! vector {
+    ($name:ident($reg:ty), lanes $lanes:literal, forward_rows $rows:literal, weight_taps $taps:literal,
+     $zero:ident, $load:ident, $store:ident, $splat:ident, $fma:ident, $add:ident) => {
+        #[derive(Clone, Copy)]
+        struct $name($reg);
 
-impl Vector for V512 {
-    const LANES: usize = 16;
-    // 8 × 2 = 16 accumulators of 32 registers.
-    const FORWARD_ROWS: usize = 8;
-    // 8 × 2 = 16 accumulators; with more, the tap pointers spill.
-    const WEIGHT_TAPS: usize = 8;
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        V512(_mm512_setzero_ps())
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> Self {
-        V512(_mm512_loadu_ps(p))
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut f32) {
-        _mm512_storeu_ps(p, self.0)
-    }
-    #[inline(always)]
-    unsafe fn splat(v: f32) -> Self {
-        V512(_mm512_set1_ps(v))
-    }
-    #[inline(always)]
-    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
-        V512(_mm512_fmadd_ps(self.0, b.0, c.0))
-    }
-    #[inline(always)]
-    unsafe fn add(self, b: Self) -> Self {
-        V512(_mm512_add_ps(self.0, b.0))
-    }
+        impl Vector for $name {
+            const LANES: usize = $lanes;
+            const FORWARD_ROWS: usize = $rows;
+            const WEIGHT_TAPS: usize = $taps;
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                $name($zero())
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const f32) -> Self {
+                $name($load(p))
+            }
+            #[inline(always)]
+            unsafe fn store(self, p: *mut f32) {
+                $store(p, self.0)
+            }
+            #[inline(always)]
+            unsafe fn splat(v: f32) -> Self {
+                $name($splat(v))
+            }
+            #[inline(always)]
+            unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+                $name($fma(self.0, b.0, c.0))
+            }
+            #[inline(always)]
+            unsafe fn add(self, b: Self) -> Self {
+                $name($add(self.0, b.0))
+            }
+        }
+    };
 }
 
-#[derive(Clone, Copy)]
-struct V256(__m256);
-
-impl Vector for V256 {
-    const LANES: usize = 8;
-    // 6 × 2 = 12 accumulators of 16 registers.
-    const FORWARD_ROWS: usize = 6;
-    const WEIGHT_TAPS: usize = 6;
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        V256(_mm256_setzero_ps())
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> Self {
-        V256(_mm256_loadu_ps(p))
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut f32) {
-        _mm256_storeu_ps(p, self.0)
-    }
-    #[inline(always)]
-    unsafe fn splat(v: f32) -> Self {
-        V256(_mm256_set1_ps(v))
-    }
-    #[inline(always)]
-    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
-        V256(_mm256_fmadd_ps(self.0, b.0, c.0))
-    }
-    #[inline(always)]
-    unsafe fn add(self, b: Self) -> Self {
-        V256(_mm256_add_ps(self.0, b.0))
-    }
-}
+// AVX-512: 8 × 2 = 16 accumulators of 32 registers in both tiles (with more
+// weight taps, the tap pointers spill).
+vector!(V512(__m512), lanes 16, forward_rows 8, weight_taps 8,
+    _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps);
+// AVX2: 6 × 2 = 12 accumulators of 16 registers.
+vector!(V256(__m256), lanes 8, forward_rows 6, weight_taps 6,
+    _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps);
 
 /// `wide[m][i] = Σ_t w[m][t] · padded[offsets[t] + i]` for i < n, m < rows; `w`
 /// is rows × k with k = offsets.len().
