@@ -4,6 +4,7 @@
 
 use super::conv::ConvShape;
 use super::im2col::{copy_row, Geom2d};
+use super::phases::Phases;
 
 /// Whether `s` is depthwise (each output channel sees exactly its own input channel).
 pub fn applies(s: &ConvShape) -> bool {
@@ -37,46 +38,35 @@ fn for_tap(g: &Geom2d, ki: usize, kj: usize, mut f: impl FnMut(usize, usize, usi
     }
 }
 
-/// Where [`forward`] keeps one channel's zero-padded input: split by stride phase
-/// in both axes, so that padded pixel (r, q) lives at
-/// `((r % sh)·sw + q % sw)·plane + (r / sh)·cols + q / sw`. Every tap then reads one
-/// contiguous run per output plane: output (oh, ow) of tap (ki, kj) is at offset
-/// `oh·cols + ow` from the tap's start.
-struct PhaseLayout {
-    /// Rows and columns of one phase plane.
-    rows: usize,
-    cols: usize,
-    /// Padded input (with slack for the last tap's overrun), then the output
-    /// with rows `cols` long.
+/// Where [`forward`] keeps one channel: its zero-padded input split into stride
+/// phases ([`Phases`]; tap (ki, kj) starts at `tap_start(ki·dh, kj·dw)`), with
+/// slack for the last tap's overrun, then the output on rows `cols` long.
+struct PlaneScratch {
+    split: Phases,
     input_len: usize,
     extended_len: usize,
 }
 
-impl PhaseLayout {
+impl PlaneScratch {
     fn of(g: &Geom2d) -> Self {
-        let [sh, sw] = g.stride;
-        let rows = (g.height + 2 * g.pad[0]).div_ceil(sh);
-        let cols = (g.width + 2 * g.pad[1]).div_ceil(sw);
-        let slack = (g.extent(1) - 1) / sw;
-        PhaseLayout {
-            rows,
-            cols,
-            input_len: sh * sw * rows * cols + slack,
-            extended_len: g.out_height * cols,
+        let split = Phases::new(
+            [g.height, g.width],
+            g.pad,
+            g.stride,
+            [g.out_height, g.out_width],
+            [g.extent(0), g.extent(1)],
+        );
+        PlaneScratch {
+            split,
+            input_len: split.size() + (g.extent(1) - 1) / g.stride[1],
+            extended_len: g.out_height * split.cols,
         }
-    }
-
-    /// Offset of tap (ki, kj)'s first read.
-    fn tap_start(&self, g: &Geom2d, ki: usize, kj: usize) -> usize {
-        let (r, q) = (ki * g.dilation[0], kj * g.dilation[1]);
-        let [sh, sw] = g.stride;
-        ((r % sh) * sw + q % sw) * self.rows * self.cols + (r / sh) * self.cols + q / sw
     }
 }
 
 /// Scratch values [`forward`] needs.
 pub fn scratch_len(s: &ConvShape) -> usize {
-    let layout = PhaseLayout::of(&s.geom);
+    let layout = PlaneScratch::of(&s.geom);
     layout.input_len + layout.extended_len
 }
 
@@ -109,7 +99,7 @@ pub fn forward(
 
 crate::vectorized! {
     /// One channel of [`forward`]: the plane is copied once into its
-    /// [`PhaseLayout`], then every tap is one multiply-add over a contiguous run,
+    /// [`PlaneScratch`], then every tap is one multiply-add over a contiguous run,
     /// in blocks that stay in L1. Taps are added in Caffe's order (ki, kj), so
     /// results equal the im2col path's bit for bit.
     fn forward_plane(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) = forward_plane_body;
@@ -119,35 +109,20 @@ crate::vectorized! {
 fn forward_plane_body(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
     /// Output values per block: 4 KiB, so a block and its taps' reads stay in L1.
     const BLOCK: usize = 1024;
-    let layout = PhaseLayout::of(g);
+    let layout = PlaneScratch::of(g);
     let (buf, rest) = scratch.split_at_mut(layout.input_len);
     let extended = &mut rest[..layout.extended_len];
-    let [sh, sw] = g.stride;
-    let [ph, pw] = g.pad;
-    let plane = layout.rows * layout.cols;
-    buf.fill(0.0);
-    for (h, src) in x.chunks_exact(g.width).enumerate() {
-        let (row_phase, row) = ((h + ph) % sh, (h + ph) / sh);
-        for col_phase in 0..sw {
-            // The first padded column q ≥ pw with q % sw == col_phase, and every sw-th after.
-            let q0 = pw + (col_phase + sw - pw % sw) % sw;
-            if q0 >= pw + g.width {
-                continue;
-            }
-            let start = (row_phase * sw + col_phase) * plane + row * layout.cols;
-            let dst = &mut buf[start + q0 / sw..start + layout.cols];
-            if sw == 1 {
-                copy_row(&mut dst[..g.width], src);
-            } else {
-                for (d, v) in dst.iter_mut().zip(src[q0 - pw..].iter().step_by(sw)) {
-                    *d = *v;
-                }
-            }
-        }
-    }
+    let (split, cols) = (layout.split, layout.split.cols);
+    let (phases, slack) = buf.split_at_mut(split.size());
+    split.split(x, 0.0, phases);
+    // Only dropped wide columns read the slack; keep it finite.
+    slack.fill(0.0);
     let taps: Vec<(usize, f32)> = (0..g.kernel[0])
         .flat_map(|ki| (0..g.kernel[1]).map(move |kj| (ki, kj)))
-        .map(|(ki, kj)| (layout.tap_start(g, ki, kj), w[ki * g.kernel[1] + kj]))
+        .map(|(ki, kj)| {
+            let start = split.tap_start(ki * g.dilation[0], kj * g.dilation[1]);
+            (start, w[ki * g.kernel[1] + kj])
+        })
         .collect();
     for (b, acc) in extended.chunks_mut(BLOCK).enumerate() {
         let start = b * BLOCK;
@@ -159,10 +134,7 @@ fn forward_plane_body(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: 
             }
         }
     }
-    for (out, row) in y
-        .chunks_exact_mut(g.out_width)
-        .zip(extended.chunks(layout.cols))
-    {
+    for (out, row) in y.chunks_exact_mut(g.out_width).zip(extended.chunks(cols)) {
         copy_row(out, row);
     }
 }

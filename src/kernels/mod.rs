@@ -8,5 +8,6 @@ pub mod gemm;
 pub mod im2col;
 pub mod implicit_conv;
 pub mod parallel;
+pub mod phases;
 pub mod pool;
 pub mod simd;

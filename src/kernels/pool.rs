@@ -3,19 +3,18 @@
 //! wins, strict `>`), AVE sums real pixels and divides by the window clipped to
 //! the padded extent (padding counts, the ceil-mode overhang does not).
 //!
-//! Each plane is first split into its stride *phases*: phase `(ry, rx)` holds
-//! the padded plane's pixels `(sy·i + ry, sx·j + rx)`, with padding filled by a
-//! value that cannot matter (−∞ for MAX, 0 for AVE). Tap `(ky, kx)` of window
-//! `(oh, ow)` is then element `(oh + ky / sy, ow + kx / sx)` of phase
-//! `(ky % sy, kx % sx)`, so a whole row of windows reads one contiguous run
-//! and the loops over it vectorize. Taps go in Caffe's order (row by row, left
-//! to right), so MAX and AVE forward give Caffe's results bit for bit.
+//! Each plane is first split into its stride phases ([`super::phases`]), with
+//! padding filled by a value that cannot matter (−∞ for MAX, 0 for AVE), so a
+//! whole plane of windows reads one contiguous run per tap and the loops over
+//! it vectorize. Taps go in Caffe's order (row by row, left to right), so MAX
+//! and AVE forward give Caffe's results bit for bit.
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 
 use super::im2col::copy_row;
+use super::phases::Phases;
 
 /// Below this many window visits a pass runs on the calling thread.
 const PARALLEL_WORK: usize = 1 << 16;
@@ -45,19 +44,15 @@ impl PlaneGeometry {
         self.pooled_h * self.pooled_w
     }
 
-    /// Rows and columns of one phase: enough for every tap of every window.
-    fn phase_dims(&self) -> (usize, usize) {
-        let extent =
-            |a: usize, pooled: usize| (pooled.max(1) - 1) * self.stride[a] + self.kernel[a];
-        (
-            extent(0, self.pooled_h).div_ceil(self.stride[0]),
-            extent(1, self.pooled_w).div_ceil(self.stride[1]),
+    /// The stride-phase split of one input plane.
+    fn phases(&self) -> Phases {
+        Phases::new(
+            [self.height, self.width],
+            self.pad,
+            self.stride,
+            [self.pooled_h, self.pooled_w],
+            self.kernel,
         )
-    }
-
-    fn phases_len(&self) -> usize {
-        let (qh, qw) = self.phase_dims();
-        self.stride[0] * self.stride[1] * qh * qw
     }
 
     /// AVE's divisor of window (oh, ow).
@@ -81,84 +76,11 @@ fn span(o: usize, stride: usize, pad: usize, kernel: usize, size: usize) -> (usi
     (s.min(e), e, pool_len)
 }
 
-/// The positions `[lo, hi)` of `0..out` whose index `o·stride + k − pad` lies
-/// in `[0, size)`.
-#[inline]
-fn inside(out: usize, stride: usize, pad: usize, size: usize, k: usize) -> (usize, usize) {
-    let lo = pad.saturating_sub(k).div_ceil(stride).min(out);
-    let hi = (size + pad)
-        .saturating_sub(k)
-        .div_ceil(stride)
-        .clamp(lo, out);
-    (lo, hi)
-}
-
-/// Splits one plane into its stride phases (layout in the module docs),
-/// padding with `fill`.
-#[inline(always)]
-fn split_phases(g: &PlaneGeometry, plane: &[f32], fill: f32, phases: &mut [f32]) {
-    let ([sy, sx], [py, px], w) = (g.stride, g.pad, g.width);
-    let (qh, qw) = g.phase_dims();
-    let mut rows = phases.chunks_exact_mut(qw);
-    for ry in 0..sy {
-        let (y_lo, y_hi) = inside(qh, sy, py, g.height, ry);
-        for rx in 0..sx {
-            let (x_lo, x_hi) = inside(qw, sx, px, w, rx);
-            for i in 0..qh {
-                let row = rows.next().expect("phases hold sy·sx·qh rows");
-                if !(y_lo..y_hi).contains(&i) || x_lo == x_hi {
-                    row.fill(fill);
-                    continue;
-                }
-                let y = i * sy + ry - py;
-                let first = x_lo * sx + rx - px;
-                row[..x_lo].fill(fill);
-                row[x_hi..].fill(fill);
-                strided_copy(&plane[y * w + first..(y + 1) * w], sx, &mut row[x_lo..x_hi]);
-            }
-        }
-    }
-}
-
-/// `dst[k] = src[k·stride]` for every `k` (`src` long enough).
-#[inline(always)]
-fn strided_copy(src: &[f32], stride: usize, dst: &mut [f32]) {
-    match stride {
-        1 => copy_row(dst, src),
-        2 => {
-            // Pairs vectorize (a shuffle per vector); a step_by iterator does not.
-            let (pairs, _) = src.as_chunks::<2>();
-            let n = pairs.len().min(dst.len());
-            for (d, p) in dst[..n].iter_mut().zip(&pairs[..n]) {
-                *d = p[0];
-            }
-            for (k, d) in dst.iter_mut().enumerate().skip(n) {
-                *d = src[2 * k];
-            }
-        }
-        _ => {
-            for (d, s) in dst.iter_mut().zip(src.iter().step_by(stride)) {
-                *d = *s;
-            }
-        }
-    }
-}
-
-/// The start in the phases of the run tap (ky, kx) reads: window (oh, ow)'s
-/// pixel is at `start + oh·qw + ow`. Runs are read whole, `pooled_h·qw` long:
-/// columns `pooled_w..qw` of each row are scratch (see [`Extended`]).
-#[inline(always)]
-fn tap_start(g: &PlaneGeometry, ky: usize, kx: usize) -> usize {
-    let [sy, sx] = g.stride;
-    let (qh, qw) = g.phase_dims();
-    let phase = (ky % sy) * sx + kx % sx;
-    (phase * qh + ky / sy) * qw + kx / sx
-}
-
-/// Scratch for one plane: its phases and the outputs with rows `qw` long (the
+/// Scratch for one plane: its phases and the outputs with rows `cols` long (the
 /// phases' row length, ≥ pooled_w), so that each tap is a single contiguous
 /// loop over all windows; the extra columns are computed and dropped.
 struct Extended {
+    split: Phases,
     phases: Vec<f32>,
     out: Vec<f32>,
     taps: Vec<u32>,
@@ -166,12 +88,13 @@ struct Extended {
 
 impl Extended {
     fn new(g: &PlaneGeometry) -> Self {
-        let (_, qw) = g.phase_dims();
+        let split = g.phases();
         // A run may reach kernel_w values past the last phase.
         Extended {
-            phases: vec![0.0; g.phases_len() + g.kernel[1]],
-            out: vec![0.0; g.pooled_h * qw],
-            taps: vec![0; g.pooled_h * qw],
+            split,
+            phases: vec![0.0; split.size() + g.kernel[1]],
+            out: vec![0.0; g.pooled_h * split.cols],
+            taps: vec![0; g.pooled_h * split.cols],
         }
     }
 }
@@ -186,9 +109,9 @@ fn pool_sizes(g: &PlaneGeometry) -> Vec<f32> {
 #[inline(always)]
 fn max_forward_body(g: &PlaneGeometry, src: &[f32], dst: &mut [f32], mask: &mut [u32]) {
     let (i, o) = (g.in_size(), g.out_size());
-    let (_, qw) = g.phase_dims();
-    let run = g.pooled_h * qw;
     let mut x = Extended::new(g);
+    let qw = x.split.cols;
+    let run = g.pooled_h * qw;
     // Pixel index of tap t of window (oh, ow): oh·sy·width + ow·sx + tap_offsets[t].
     let tap_offsets: Vec<isize> = (0..g.kernel[0] * g.kernel[1])
         .map(|t| {
@@ -201,13 +124,13 @@ fn max_forward_body(g: &PlaneGeometry, src: &[f32], dst: &mut [f32], mask: &mut 
         .zip(dst.chunks_exact_mut(o))
         .zip(mask.chunks_exact_mut(o))
     {
-        split_phases(g, plane, f32::NEG_INFINITY, &mut x.phases);
+        x.split.split(plane, f32::NEG_INFINITY, &mut x.phases);
         x.out.fill(f32::MIN);
         x.taps.fill(NO_ARGMAX);
         for ky in 0..g.kernel[0] {
             for kx in 0..g.kernel[1] {
                 let tap = (ky * g.kernel[1] + kx) as u32;
-                let start = tap_start(g, ky, kx);
+                let start = x.split.tap_start(ky, kx);
                 let values = &x.phases[start..start + run];
                 for ((best, t), &v) in x.out.iter_mut().zip(x.taps.iter_mut()).zip(values) {
                     let wins = v > *best;
@@ -245,15 +168,15 @@ crate::vectorized! {
 #[inline(always)]
 fn ave_forward_body(g: &PlaneGeometry, src: &[f32], dst: &mut [f32], sizes: &[f32]) {
     let (i, o) = (g.in_size(), g.out_size());
-    let (_, qw) = g.phase_dims();
-    let run = g.pooled_h * qw;
     let mut x = Extended::new(g);
+    let qw = x.split.cols;
+    let run = g.pooled_h * qw;
     for (plane, d) in src.chunks_exact(i).zip(dst.chunks_exact_mut(o)) {
-        split_phases(g, plane, 0.0, &mut x.phases);
+        x.split.split(plane, 0.0, &mut x.phases);
         x.out.fill(0.0);
         for ky in 0..g.kernel[0] {
             for kx in 0..g.kernel[1] {
-                let start = tap_start(g, ky, kx);
+                let start = x.split.tap_start(ky, kx);
                 for (sum, &v) in x.out.iter_mut().zip(&x.phases[start..start + run]) {
                     *sum += v;
                 }
@@ -278,11 +201,10 @@ crate::vectorized! {
 
 #[inline(always)]
 fn ave_backward_body(g: &PlaneGeometry, top_diff: &[f32], dst: &mut [f32], sizes: &[f32]) {
-    let ([sy, sx], [py, px], w) = (g.stride, g.pad, g.width);
-    let (qh, qw) = g.phase_dims();
     let (i, o) = (g.in_size(), g.out_size());
-    let run = g.pooled_h * qw;
     let mut x = Extended::new(g);
+    let qw = x.split.cols;
+    let run = g.pooled_h * qw;
     // The extra columns of the shares stay 0: their runs overlap real pixels.
     x.out.fill(0.0);
     for (t, d) in top_diff.chunks_exact(o).zip(dst.chunks_exact_mut(i)) {
@@ -299,27 +221,14 @@ fn ave_backward_body(g: &PlaneGeometry, top_diff: &[f32], dst: &mut [f32], sizes
         x.phases.fill(0.0);
         for ky in 0..g.kernel[0] {
             for kx in 0..g.kernel[1] {
-                let start = tap_start(g, ky, kx);
+                let start = x.split.tap_start(ky, kx);
                 for (gv, &sv) in x.phases[start..start + run].iter_mut().zip(&x.out) {
                     *gv += sv;
                 }
             }
         }
         // Gather the real pixels back from the phases; padding's share drops.
-        for (y, d_row) in d.chunks_exact_mut(w).enumerate() {
-            let (ry, row) = ((y + py) % sy, (y + py) / sy);
-            for rx in 0..sx {
-                let (x_lo, x_hi) = inside(qw, sx, px, w, rx);
-                if x_lo == x_hi {
-                    continue;
-                }
-                let first = x_lo * sx + rx - px;
-                let g_row = &x.phases[((ry * sx + rx) * qh + row) * qw..][x_lo..x_hi];
-                for (dv, &gv) in d_row[first..].iter_mut().step_by(sx).zip(g_row) {
-                    *dv = gv;
-                }
-            }
-        }
+        x.split.gather(&x.phases, d);
     }
 }
 
