@@ -86,9 +86,21 @@ pub fn forward(
     );
     let g = &s.geom;
     let (hw, ohw, kk) = (g.height * g.width, g.col_cols(), g.kernel[0] * g.kernel[1]);
+    let layout = PlaneScratch::of(g);
+    // Where each tap's run starts, the same for every channel.
+    let starts: Vec<usize> = (0..g.kernel[0])
+        .flat_map(|ki| (0..g.kernel[1]).map(move |kj| (ki, kj)))
+        .map(|(ki, kj)| {
+            layout
+                .split
+                .tap_start(ki * g.dilation[0], kj * g.dilation[1])
+        })
+        .collect();
     for c in 0..g.channels {
         forward_plane(
             g,
+            &layout,
+            &starts,
             &weights[c * kk..(c + 1) * kk],
             &input[c * hw..(c + 1) * hw],
             &mut output[c * ohw..(c + 1) * ohw],
@@ -102,39 +114,42 @@ crate::vectorized! {
     /// [`PlaneScratch`], then every tap is one multiply-add over a contiguous run,
     /// in blocks that stay in L1. Taps are added in Caffe's order (ki, kj), so
     /// results equal the im2col path's bit for bit.
-    fn forward_plane(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) = forward_plane_body;
+    fn forward_plane(g: &Geom2d, layout: &PlaneScratch, starts: &[usize], w: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) = forward_plane_body;
 }
 
 #[inline(always)]
-fn forward_plane_body(g: &Geom2d, w: &[f32], x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+fn forward_plane_body(
+    g: &Geom2d,
+    layout: &PlaneScratch,
+    starts: &[usize],
+    w: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
     /// Output values per block: 4 KiB, so a block and its taps' reads stay in L1.
     const BLOCK: usize = 1024;
-    let layout = PlaneScratch::of(g);
     let (buf, rest) = scratch.split_at_mut(layout.input_len);
     let extended = &mut rest[..layout.extended_len];
-    let (split, cols) = (layout.split, layout.split.cols);
+    let split = layout.split;
     let (phases, slack) = buf.split_at_mut(split.size());
     split.split(x, 0.0, phases);
     // Only dropped wide columns read the slack; keep it finite.
     slack.fill(0.0);
-    let taps: Vec<(usize, f32)> = (0..g.kernel[0])
-        .flat_map(|ki| (0..g.kernel[1]).map(move |kj| (ki, kj)))
-        .map(|(ki, kj)| {
-            let start = split.tap_start(ki * g.dilation[0], kj * g.dilation[1]);
-            (start, w[ki * g.kernel[1] + kj])
-        })
-        .collect();
     for (b, acc) in extended.chunks_mut(BLOCK).enumerate() {
         let start = b * BLOCK;
         acc.fill(0.0);
-        for &(tap, wv) in &taps {
+        for (&tap, &wv) in starts.iter().zip(w) {
             let src = &buf[tap + start..tap + start + acc.len()];
             for (d, v) in acc.iter_mut().zip(src) {
                 *d += wv * *v;
             }
         }
     }
-    for (out, row) in y.chunks_exact_mut(g.out_width).zip(extended.chunks(cols)) {
+    for (out, row) in y
+        .chunks_exact_mut(g.out_width)
+        .zip(extended.chunks(split.cols))
+    {
         copy_row(out, row);
     }
 }
