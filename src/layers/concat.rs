@@ -2,9 +2,10 @@
 //! other axis must agree.
 
 use super::axis_copy::copy_axis_block;
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, count, Shape};
 
 pub struct Concat {
     axis: i32,

@@ -3,9 +3,10 @@
 //! version uses max(margin − d², 0) for dissimilar pairs.
 
 use super::loss_norm::{check_same_num, loss_weight};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{count, Shape};
 
 pub struct ContrastiveLoss {
     margin: f32,

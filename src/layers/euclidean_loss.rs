@@ -1,9 +1,10 @@
 //! EuclideanLoss: Σ‖a − b‖² / (2N), with gradients to both bottoms.
 
 use super::loss_norm::{check_same_num, loss_weight};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{count, Shape};
 
 pub struct EuclideanLoss {
     num: usize,

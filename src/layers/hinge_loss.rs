@@ -2,9 +2,10 @@
 //! where δ = +1 for the true class and −1 otherwise; divided by the batch size.
 
 use super::loss_norm::{check_same_num, label_index, loss_weight};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{HingeNorm, LayerParameter};
+use crate::shape::{count, Shape};
 
 pub struct HingeLoss {
     norm: HingeNorm,

@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, ParamSpec, Phase};
-
-pub type Shape = Vec<usize>;
+use crate::shape::Shape;
 
 /// What a layer may know when it is built, besides its own parameters.
 #[derive(Debug, Clone, Default)]
@@ -227,29 +226,6 @@ pub const DATA_SOURCE_TYPES: &[&str] = &[
     "MemoryData",
     "Python",
 ];
-
-/// Number of elements of a shape.
-pub fn count(shape: &[usize]) -> usize {
-    shape.iter().product()
-}
-
-/// Resolves a possibly negative axis index against `num_axes` (Caffe's CanonicalAxisIndex).
-pub fn canonical_axis(axis: i32, num_axes: usize) -> Result<usize, String> {
-    let n = num_axes as i64;
-    let a = axis as i64;
-    if a < -n || a >= n {
-        return Err(format!(
-            "axis {axis} is out of range for a blob with {num_axes} axes"
-        ));
-    }
-    Ok(if a < 0 { (a + n) as usize } else { a as usize })
-}
-
-/// Formats a shape as Caffe prints it: `64 1 28 28 (50176)`.
-pub fn shape_string(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    format!("{} ({})", dims.join(" "), count(shape))
-}
 
 /// Every layer type the registry knows, for "did you mean" and listings.
 pub const KNOWN_TYPES: &[&str] = &[

@@ -2,9 +2,10 @@
 //! (one row of `dim` per item, one label per item).
 
 use super::loss_norm::{check_same_num, label_index, loss_weight};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{count, Shape};
 
 /// Caffe's kLOG_THRESHOLD: probabilities are clipped to it before the log.
 pub const LOG_THRESHOLD: f32 = 1e-20;

@@ -3,9 +3,10 @@
 //! positions whose target equals `ignore_label` skipped.
 
 use super::loss_norm::{check_same_num, loss_weight, normalization_mode, normalizer};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, NormalizationMode};
+use crate::shape::{count, Shape};
 
 pub struct SigmoidCrossEntropyLoss {
     ignore_label: Option<i32>,

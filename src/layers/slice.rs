@@ -2,9 +2,10 @@
 //! `slice_point`s, or into equal parts, one per top.
 
 use super::axis_copy::copy_axis_block;
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, count, Shape};
 
 pub struct Slice {
     axis: i32,

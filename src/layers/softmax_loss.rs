@@ -3,11 +3,11 @@
 //! An optional second top receives the probabilities.
 
 use super::loss_norm::{check_same_num, label_index, loss_weight, normalization_mode, normalizer};
-use super::softmax::split_at_axis;
 use super::softmax_math::softmax_forward;
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, NormalizationMode};
+use crate::shape::{canonical_axis, count, split_at_axis, Shape};
 
 pub struct SoftmaxWithLoss {
     axis: i32,
