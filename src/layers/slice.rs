@@ -5,7 +5,7 @@ use super::axis_copy::copy_axis_block;
 use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
-use crate::shape::{canonical_axis, count, Shape};
+use crate::shape::{canonical_axis, split_at_axis, Shape};
 
 pub struct Slice {
     axis: i32,
@@ -86,8 +86,7 @@ impl Layer for Slice {
             }
             vec![len / tops; tops]
         };
-        self.outer = count(&b[..axis]);
-        self.inner = count(&b[axis + 1..]);
+        (self.outer, _, self.inner) = split_at_axis(b, axis);
         self.bottom_axis = len;
         let shapes = sizes
             .iter()
