@@ -1,6 +1,6 @@
 //! Blob: an N-D f32 array with its gradient, as Caffe's Blob (data + diff).
 
-use crate::layers::Shape;
+use crate::shape::Shape;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Blob {

@@ -17,6 +17,7 @@ pub mod net;
 pub mod proto;
 pub mod rng;
 pub mod settings;
+pub mod shape;
 pub mod solver;
 pub mod text;
 

@@ -15,10 +15,11 @@ use std::process::Command;
 
 use caffers::cli::check::{phases_mentioned, solver_nets};
 use caffers::error::SourceFile;
-use caffers::layers::{BuildContext, Shape};
+use caffers::layers::BuildContext;
 use caffers::load::{looks_like_solver, net_from_source, read_text, solver_from_source, LoadedNet};
 use caffers::net::{build, net_state};
 use caffers::proto::{NetParameter, NetState, Phase, SolverParameter};
+use caffers::shape::Shape;
 
 fn reference_dir() -> PathBuf {
     common::shared().join("caffe-reference")

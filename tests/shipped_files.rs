@@ -12,10 +12,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use caffers::layers::{BuildContext, Shape};
+use caffers::layers::BuildContext;
 use caffers::load::{load_net, load_solver};
 use caffers::net::{build, net_state, NetGraph};
 use caffers::proto::{NetParameter, Phase, SolverMode};
+use caffers::shape::Shape;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

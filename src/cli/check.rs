@@ -9,10 +9,11 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::layers::{BuildContext, Shape};
+use crate::layers::BuildContext;
 use crate::load::{load_any, net_from_source, Loaded, LoadedNet};
 use crate::net::{build, net_state, NetGraph};
 use crate::proto::{NetParameter, NetState, Phase, SolverParameter};
+use crate::shape::Shape;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct CheckArgs {

@@ -10,9 +10,9 @@ use clap::Args;
 use super::check::{parse_input_shape, parse_phase};
 use crate::error::{Error, Result};
 use crate::io::npy::{read_npy, write_npz, Array};
-use crate::layers::Shape;
 use crate::net::{Net, NetOptions};
 use crate::proto::Phase;
+use crate::shape::Shape;
 
 #[derive(Args, Debug, Clone)]
 pub struct ForwardArgs {

@@ -8,10 +8,10 @@ use clap::Args;
 
 use super::check::{parse_input_shape, parse_phase};
 use crate::error::Result;
-use crate::layers::Shape;
 use crate::net::{Net, NetOptions};
 use crate::proto::Phase;
 use crate::rng::Rng;
+use crate::shape::Shape;
 
 #[derive(Args, Debug, Clone)]
 pub struct TimeArgs {

@@ -4,10 +4,10 @@
 //! It has no gradient.
 
 use super::loss_norm::label_index;
-use super::softmax::split_at_axis;
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, count, split_at_axis, Shape};
 
 pub struct Accuracy {
     top_k: usize,

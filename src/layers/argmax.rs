@@ -2,9 +2,10 @@
 //! entries, along `axis` or over everything after the first axis. Ties go to the
 //! larger index (Caffe sorts (value, index) pairs in descending order). No gradient.
 
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, count, Shape};
 
 pub struct ArgMax {
     top_k: usize,

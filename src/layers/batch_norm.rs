@@ -5,9 +5,10 @@
 
 use super::bias::Broadcast;
 use super::neuron::check_same_count;
-use super::{BlobCounts, BuildContext, Layer, RunContext, Shape};
+use super::{BlobCounts, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, ParamSpec, Phase};
+use crate::shape::Shape;
 
 pub struct BatchNorm {
     use_global_stats: bool,

@@ -1,9 +1,10 @@
 //! BatchReindex: `top[i] = bottom[0][index[i]]` along the first axis, with the
 //! indices in `bottom[1]`; gradients add up over repeated indices.
 
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{count, Shape};
 
 pub struct BatchReindex {
     num: usize,

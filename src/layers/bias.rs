@@ -5,10 +5,11 @@
 use rayon::prelude::*;
 
 use super::neuron::check_same_count;
-use super::{canonical_axis, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{FillerParameter, LayerParameter};
 use crate::rng::Rng;
+use crate::shape::{canonical_axis, Shape};
 
 /// How an operand of shape bottom[axis .. axis + k] broadcasts over bottom 0,
 /// seen as (outer, dim, inner) with the operand's `dim` values along the middle.

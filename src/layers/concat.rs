@@ -2,9 +2,10 @@
 //! other axis must agree.
 
 use super::axis_copy::copy_axis_block;
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, split_at_axis, Shape};
 
 pub struct Concat {
     axis: i32,
@@ -60,8 +61,7 @@ impl Layer for Concat {
             top[axis] += b[axis];
         }
         self.resolved = axis;
-        self.outer = count(&first[..axis]);
-        self.inner = count(&first[axis + 1..]);
+        (self.outer, _, self.inner) = split_at_axis(first, axis);
         self.sizes = bottoms.iter().map(|b| b[axis]).collect();
         Ok(vec![top])
     }

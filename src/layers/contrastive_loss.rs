@@ -2,10 +2,10 @@
 //! Σ [y·d² + (1−y)·max(margin − d, 0)²] / 2N, where d = ‖a − b‖; the legacy
 //! version uses max(margin − d², 0) for dissimilar pairs.
 
-use super::loss_norm::{check_same_num, loss_weight};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::loss::LossFunction;
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{count, Shape};
 
 pub struct ContrastiveLoss {
     margin: f32,
@@ -34,13 +34,10 @@ impl ContrastiveLoss {
     }
 }
 
-impl Layer for ContrastiveLoss {
-    fn blob_counts(&self) -> BlobCounts {
-        BlobCounts::exact(3, 1)
-    }
+impl LossFunction for ContrastiveLoss {
+    const BOTTOMS: (usize, usize) = (3, 3);
 
-    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
-        check_same_num(bottoms)?;
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<(), String> {
         let (a, b, y) = (&bottoms[0], &bottoms[1], &bottoms[2]);
         if a.is_empty() || a[0] == 0 || a != b {
             return Err(format!(
@@ -57,16 +54,10 @@ impl Layer for ContrastiveLoss {
         }
         self.diff = vec![0.0; count(a)];
         self.dist_sq = vec![0.0; self.num];
-        Ok(vec![vec![]])
+        Ok(())
     }
 
-    fn forward(
-        &mut self,
-        bottoms: &[&Blob],
-        tops: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
-    ) -> Result<(), String> {
+    fn forward(&mut self, bottoms: &[&Blob], _: &mut [Blob]) -> Result<f32, String> {
         let c = self.channels;
         for ((d, &a), &b) in self
             .diff
@@ -90,17 +81,14 @@ impl Layer for ContrastiveLoss {
             };
             loss += f64::from(term);
         }
-        tops[0].data[0] = (loss / self.num as f64 / 2.0) as f32;
-        Ok(())
+        Ok((loss / self.num as f64 / 2.0) as f32)
     }
 
     fn backward(
         &mut self,
-        tops: &[&Blob],
+        weight: f32,
         propagate_down: &[bool],
         bottoms: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
     ) -> Result<(), String> {
         let c = self.channels;
         let labels = bottoms[2].data.clone();
@@ -109,7 +97,7 @@ impl Layer for ContrastiveLoss {
                 continue;
             }
             let sign = if k == 0 { 1.0 } else { -1.0 };
-            let alpha = sign * loss_weight(tops[0]) / self.num as f32;
+            let alpha = sign * weight / self.num as f32;
             for (i, &label) in labels.iter().enumerate().take(self.num) {
                 let beta = if Self::similar(label) {
                     alpha
@@ -139,10 +127,6 @@ impl Layer for ContrastiveLoss {
 
     fn allow_force_backward(&self, bottom: usize) -> bool {
         bottom != 2
-    }
-
-    fn is_loss(&self) -> bool {
-        true
     }
 }
 

@@ -17,7 +17,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::kernels::conv::{self, ConvShape, DataGrad};
 use crate::kernels::depthwise;
@@ -25,6 +25,7 @@ use crate::kernels::gemm::Parallelism;
 use crate::kernels::im2col::Geom2d;
 use crate::proto::{ConvolutionParameter, LayerParameter};
 use crate::rng::Rng;
+use crate::shape::{canonical_axis, count, Shape};
 
 /// Kernel, stride, pad and dilation per spatial axis, with Caffe's defaults and
 /// its `_h`/`_w` forms resolved.

@@ -2,9 +2,10 @@
 //! on, starting at `offset` (one for all cropped axes, or one each). `bottom[1]`
 //! only gives the shape and gets no gradient.
 
-use super::{canonical_axis, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, Shape};
 
 pub struct Crop {
     axis: i32,

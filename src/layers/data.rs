@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext, Shape};
+use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
 use crate::data::datum::Datum;
 use crate::data::image::ColorMode;
@@ -19,6 +19,7 @@ use crate::data::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
 use crate::data::transform::Transformer;
 use crate::log::info;
 use crate::proto::{DataBackend, LayerParameter, Phase, TransformationParameter};
+use crate::shape::Shape;
 
 struct Reader {
     name: String,

@@ -1,8 +1,9 @@
 //! Top shapes for data layers whose source is not read: from `--input-shape`
 //! (BuildContext::data_shapes), shared by every data layer type.
 
-use super::{BuildContext, Shape};
+use super::BuildContext;
 use crate::proto::LayerParameter;
+use crate::shape::Shape;
 
 /// The shapes of `param`'s tops from `ctx.data_shapes`: the first top (the data)
 /// must be given; the others (labels) default to `[N]`, N the data's first axis.

@@ -2,9 +2,10 @@
 //! net's generator each forward pass; in TEST, y = x.
 
 use super::neuron::check_same_count;
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, Phase};
+use crate::shape::Shape;
 
 pub struct Dropout {
     ratio: f32,

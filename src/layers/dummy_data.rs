@@ -2,9 +2,10 @@
 //! width) filled by `data_filler`s: none means constant 0, one serves every top,
 //! or one per top. Constant tops are filled once; the others on every forward.
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{FillerParameter, LayerParameter};
+use crate::shape::Shape;
 
 pub struct DummyData {
     shapes: Vec<Shape>,

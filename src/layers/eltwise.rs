@@ -1,9 +1,10 @@
 //! Eltwise: element-wise SUM (with one coefficient per bottom), PROD or MAX of two
 //! or more bottoms of the same shape.
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{EltwiseOp, LayerParameter};
+use crate::shape::Shape;
 
 pub struct Eltwise {
     op: EltwiseOp,
@@ -57,7 +58,7 @@ impl Layer for Eltwise {
         // A layer built with fewer declared bottoms (tests) still gets coefficients.
         self.coeff.resize(bottoms.len(), 1.0);
         if self.op == EltwiseOp::Max {
-            self.argmax = vec![0; super::count(&bottoms[0])];
+            self.argmax = vec![0; crate::shape::count(&bottoms[0])];
         }
         Ok(vec![bottoms[0].clone()])
     }

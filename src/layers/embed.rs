@@ -2,9 +2,10 @@
 //! the top appends an axis of `num_output` holding that row of the weights (plus the
 //! bias). There is no gradient for the indices.
 
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{FillerParameter, LayerParameter};
+use crate::shape::{count, Shape};
 
 pub struct Embed {
     num_output: usize,

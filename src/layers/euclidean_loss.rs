@@ -1,9 +1,9 @@
 //! EuclideanLoss: Σ‖a − b‖² / (2N), with gradients to both bottoms.
 
-use super::loss_norm::{check_same_num, loss_weight};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::loss::LossFunction;
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{count, Shape};
 
 pub struct EuclideanLoss {
     num: usize,
@@ -19,13 +19,8 @@ impl EuclideanLoss {
     }
 }
 
-impl Layer for EuclideanLoss {
-    fn blob_counts(&self) -> BlobCounts {
-        BlobCounts::exact(2, 1)
-    }
-
-    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
-        check_same_num(bottoms)?;
+impl LossFunction for EuclideanLoss {
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<(), String> {
         let (a, b) = (&bottoms[0], &bottoms[1]);
         if count(a) != count(b) || a.is_empty() {
             return Err(format!(
@@ -34,16 +29,10 @@ impl Layer for EuclideanLoss {
         }
         self.num = a[0];
         self.diff = vec![0.0; count(a)];
-        Ok(vec![vec![]])
+        Ok(())
     }
 
-    fn forward(
-        &mut self,
-        bottoms: &[&Blob],
-        tops: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
-    ) -> Result<(), String> {
+    fn forward(&mut self, bottoms: &[&Blob], _: &mut [Blob]) -> Result<f32, String> {
         let mut dot = 0.0f64;
         for ((d, &a), &b) in self
             .diff
@@ -54,22 +43,19 @@ impl Layer for EuclideanLoss {
             *d = a - b;
             dot += f64::from(*d) * f64::from(*d);
         }
-        tops[0].data[0] = (dot / self.num.max(1) as f64 / 2.0) as f32;
-        Ok(())
+        Ok((dot / self.num.max(1) as f64 / 2.0) as f32)
     }
 
     fn backward(
         &mut self,
-        tops: &[&Blob],
+        weight: f32,
         propagate_down: &[bool],
         bottoms: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
     ) -> Result<(), String> {
         for (i, bottom) in bottoms.iter_mut().enumerate().take(2) {
             if propagate_down.get(i).copied().unwrap_or(false) {
                 let sign = if i == 0 { 1.0 } else { -1.0 };
-                let alpha = sign * loss_weight(tops[0]) / self.num.max(1) as f32;
+                let alpha = sign * weight / self.num.max(1) as f32;
                 for (g, &d) in bottom.diff.iter_mut().zip(&self.diff) {
                     *g = alpha * d;
                 }
@@ -78,7 +64,8 @@ impl Layer for EuclideanLoss {
         Ok(())
     }
 
-    fn is_loss(&self) -> bool {
+    /// Both bottoms are predictions here: either may be asked for its gradient.
+    fn allow_force_backward(&self, _: usize) -> bool {
         true
     }
 }

@@ -1,8 +1,9 @@
 //! Flatten: merges axes `axis` to `end_axis` (inclusive) into one; data unchanged.
 
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, count, Shape};
 
 pub struct Flatten {
     axis: i32,

@@ -1,10 +1,11 @@
 //! HingeLoss: one-vs-all hinge on scores, L1 (Σ max(0, 1 − δ·x)) or L2 (squared),
 //! where δ = +1 for the true class and −1 otherwise; divided by the batch size.
 
-use super::loss_norm::{check_same_num, label_index, loss_weight};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::loss_norm::label_index;
+use super::loss::LossFunction;
 use crate::blob::Blob;
 use crate::proto::{HingeNorm, LayerParameter};
+use crate::shape::{count, Shape};
 
 pub struct HingeLoss {
     norm: HingeNorm,
@@ -33,13 +34,8 @@ impl HingeLoss {
     }
 }
 
-impl Layer for HingeLoss {
-    fn blob_counts(&self) -> BlobCounts {
-        BlobCounts::exact(2, 1)
-    }
-
-    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
-        check_same_num(bottoms)?;
+impl LossFunction for HingeLoss {
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<(), String> {
         let b = &bottoms[0];
         if b.is_empty() || b[0] == 0 {
             return Err(format!(
@@ -55,32 +51,23 @@ impl Layer for HingeLoss {
                 count(&bottoms[1])
             ));
         }
-        Ok(vec![vec![]])
+        Ok(())
     }
 
-    fn forward(
-        &mut self,
-        bottoms: &[&Blob],
-        tops: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
-    ) -> Result<(), String> {
+    fn forward(&mut self, bottoms: &[&Blob], _: &mut [Blob]) -> Result<f32, String> {
         let m = self.margins(&bottoms[0].data, &bottoms[1].data)?;
         let sum: f64 = match self.norm {
             HingeNorm::L1 => m.iter().map(|&v| f64::from(v)).sum(),
             HingeNorm::L2 => m.iter().map(|&v| f64::from(v) * f64::from(v)).sum(),
         };
-        tops[0].data[0] = (sum / self.num as f64) as f32;
-        Ok(())
+        Ok((sum / self.num as f64) as f32)
     }
 
     fn backward(
         &mut self,
-        tops: &[&Blob],
+        weight: f32,
         propagate_down: &[bool],
         bottoms: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
     ) -> Result<(), String> {
         if propagate_down.get(1).copied().unwrap_or(false) {
             return Err("HingeLoss cannot backpropagate to label inputs".into());
@@ -93,7 +80,7 @@ impl Layer for HingeLoss {
             let l = label_index(bottoms[1].data[n], self.dim)?;
             m[n * self.dim + l] *= -1.0;
         }
-        let scale = loss_weight(tops[0]) / self.num as f32;
+        let scale = weight / self.num as f32;
         for (g, &v) in bottoms[0].diff.iter_mut().zip(&m) {
             *g = match self.norm {
                 HingeNorm::L1 => {
@@ -110,14 +97,6 @@ impl Layer for HingeLoss {
             };
         }
         Ok(())
-    }
-
-    fn allow_force_backward(&self, bottom: usize) -> bool {
-        bottom != 1
-    }
-
-    fn is_loss(&self) -> bool {
-        true
     }
 }
 

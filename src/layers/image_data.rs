@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::data::{fill_tops, layer_seed};
-use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext, Shape};
+use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
 use crate::data::image::{hwc_to_image, read_file_hwc};
 use crate::data::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
@@ -17,6 +17,7 @@ use crate::data::transform::Transformer;
 use crate::log::info;
 use crate::proto::{LayerParameter, Phase, TransformationParameter};
 use crate::rng::Rng;
+use crate::shape::Shape;
 
 struct Reader {
     name: String,

@@ -4,13 +4,13 @@
 //! `infogain_loss_param.axis`, `ignore_label` and normalization as SoftmaxWithLoss.
 //! With H = I it equals SoftmaxWithLoss.
 
-use super::loss_norm::{check_same_num, label_index, loss_weight, normalization_mode, normalizer};
+use super::loss_norm::{label_index, normalization_mode, normalizer};
 use super::multinomial_logistic_loss::LOG_THRESHOLD;
-use super::softmax::split_at_axis;
 use super::softmax_math::softmax_forward;
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::loss::LossFunction;
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, NormalizationMode};
+use crate::shape::{canonical_axis, count, split_at_axis, Shape};
 
 pub struct InfogainLoss {
     axis: i32,
@@ -18,7 +18,6 @@ pub struct InfogainLoss {
     mode: NormalizationMode,
     /// H read from `source` when there is no third bottom.
     stored: Option<Vec<f32>>,
-    tops: usize,
     dims: (usize, usize, usize),
     prob: Vec<f32>,
 }
@@ -53,7 +52,6 @@ impl InfogainLoss {
             ignore_label: param.loss_param().ignore_label,
             mode: normalization_mode(param, NormalizationMode::Valid),
             stored,
-            tops: param.top.len().clamp(1, 2),
             dims: (0, 0, 0),
             prob: Vec::new(),
         })
@@ -64,13 +62,11 @@ impl InfogainLoss {
     }
 }
 
-impl Layer for InfogainLoss {
-    fn blob_counts(&self) -> BlobCounts {
-        BlobCounts::range((2, 3), (1, 2))
-    }
+impl LossFunction for InfogainLoss {
+    const BOTTOMS: (usize, usize) = (2, 3);
+    const SECOND_TOP: bool = true;
 
-    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
-        check_same_num(bottoms)?;
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<(), String> {
         let axis = canonical_axis(self.axis, bottoms[0].len())?;
         self.dims = split_at_axis(&bottoms[0], axis);
         let (o, c, i) = self.dims;
@@ -94,18 +90,10 @@ impl Layer for InfogainLoss {
             ));
         }
         self.prob = vec![0.0; count(&bottoms[0])];
-        let mut shapes = vec![vec![], bottoms[0].clone()];
-        shapes.truncate(self.tops);
-        Ok(shapes)
+        Ok(())
     }
 
-    fn forward(
-        &mut self,
-        bottoms: &[&Blob],
-        tops: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
-    ) -> Result<(), String> {
+    fn forward(&mut self, bottoms: &[&Blob], tops: &mut [Blob]) -> Result<f32, String> {
         let (o, c, i) = self.dims;
         softmax_forward(&bottoms[0].data, &mut self.prob, o, c, i);
         let h: &[f32] = match bottoms.get(2) {
@@ -128,20 +116,17 @@ impl Layer for InfogainLoss {
                 valid += 1;
             }
         }
-        tops[0].data[0] = (loss / f64::from(normalizer(self.mode, o, i, valid))) as f32;
         if let Some(t) = tops.get_mut(1) {
             t.data.copy_from_slice(&self.prob);
         }
-        Ok(())
+        Ok((loss / f64::from(normalizer(self.mode, o, i, valid))) as f32)
     }
 
     fn backward(
         &mut self,
-        tops: &[&Blob],
+        weight: f32,
         propagate_down: &[bool],
         bottoms: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
     ) -> Result<(), String> {
         if propagate_down.get(1).copied().unwrap_or(false) {
             return Err("InfogainLoss cannot backpropagate to label inputs".into());
@@ -178,17 +163,13 @@ impl Layer for InfogainLoss {
                 valid += 1;
             }
         }
-        let scale = loss_weight(tops[0]) / normalizer(self.mode, o, i, valid);
+        let scale = weight / normalizer(self.mode, o, i, valid);
         g.iter_mut().for_each(|d| *d *= scale);
         Ok(())
     }
 
     fn allow_force_backward(&self, bottom: usize) -> bool {
         bottom == 0
-    }
-
-    fn is_loss(&self) -> bool {
-        true
     }
 }
 

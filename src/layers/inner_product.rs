@@ -7,11 +7,12 @@
 //! - bias gradient (accumulated): db += dYᵀ·1;
 //! - bottom gradient (overwritten): dX = dY·W, or dY·Wᵀ when `transpose`.
 
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::fillers;
 use crate::kernels::gemm::{sgemm, Parallelism};
 use crate::proto::{FillerParameter, LayerParameter};
+use crate::shape::{canonical_axis, count, Shape};
 
 pub struct InnerProduct {
     num_output: usize,

@@ -2,9 +2,10 @@
 //! `--input-shape NAME=…` replaces a top's prototxt shape (a deploy net's batch of 1
 //! timed at batch 8, say), as reshaping the input blob does in pycaffe.
 
-use super::{BlobCounts, BuildContext, Layer, RunContext, Shape};
+use super::{BlobCounts, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::Shape;
 
 pub struct Input {
     shapes: Vec<Shape>,

@@ -2,8 +2,8 @@
 //! Caffe's normalizer, the first-axis check of LossLayer::Reshape, and reading a
 //! class label from a float blob.
 
-use super::Shape;
 use crate::proto::{LayerParameter, NormalizationMode};
+use crate::shape::Shape;
 
 /// The mode a loss layer normalizes with: `normalization` when set, else the legacy
 /// `normalize` (true = VALID, false = BATCH_SIZE), else `default`.

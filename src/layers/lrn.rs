@@ -11,10 +11,11 @@
 use rayon::prelude::*;
 
 use super::pooling::pooled_size;
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::kernels::pool::{ave_backward, ave_forward, PlaneGeometry};
 use crate::proto::{LayerParameter, NormRegion, RoundMode};
+use crate::shape::Shape;
 
 /// Below this many values a pass runs on the calling thread.
 const PARALLEL_WORK: usize = 1 << 15;
@@ -358,7 +359,7 @@ impl Layer for Lrn {
     }
 
     fn forward_macs(&self, bottoms: &[Shape], _tops: &[Shape]) -> u64 {
-        let n = bottoms.first().map_or(0, |b| super::count(b)) as u64;
+        let n = bottoms.first().map_or(0, |b| crate::shape::count(b)) as u64;
         match self.region {
             NormRegion::AcrossChannels => n * 4,
             NormRegion::WithinChannel => n * (self.size * self.size + 3) as u64,

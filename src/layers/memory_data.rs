@@ -1,9 +1,10 @@
 //! MemoryData: batches handed in from outside (Caffe's API). Its shapes come from
 //! memory_data_param; its tops are filled by the caller, like Input's.
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::Shape;
 
 pub struct MemoryData {
     shapes: Vec<Shape>,

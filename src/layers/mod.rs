@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, ParamSpec, Phase};
-
-pub type Shape = Vec<usize>;
+use crate::shape::Shape;
 
 /// What a layer may know when it is built, besides its own parameters.
 #[derive(Debug, Clone, Default)]
@@ -129,14 +128,11 @@ pub trait Layer: Send {
     /// Computes the tops from the bottoms. Tops arrive shaped as `reshape` said.
     fn forward(
         &mut self,
-        _bottoms: &[&Blob],
-        _tops: &mut [Blob],
-        _params: &mut [Blob],
-        _ctx: &mut RunContext,
-    ) -> Result<(), String> {
-        // TRANSITIONAL: removed once every layer type implements its forward pass.
-        Err("this layer type cannot run forward yet".into())
-    }
+        bottoms: &[&Blob],
+        tops: &mut [Blob],
+        params: &mut [Blob],
+        ctx: &mut RunContext,
+    ) -> Result<(), String>;
 
     /// Computes bottom diffs (where `propagate_down[i]`) and accumulates parameter
     /// diffs from the top diffs. Layers with no gradient (data, accuracy) keep the
@@ -218,242 +214,220 @@ impl Layer for ExternalData {
     }
 }
 
-/// Layer types that read a data source.
-pub const DATA_SOURCE_TYPES: &[&str] = &[
-    "Data",
-    "ImageData",
-    "HDF5Data",
-    "WindowData",
-    "MemoryData",
-    "Python",
-];
+/// Declares the layer modules and generates, from one table, [`create`],
+/// [`KNOWN_TYPES`] and [`DATA_SOURCE_TYPES`], so the three cannot disagree.
+///
+/// One row per module: `module: "Type" => constructor, …;`, each type name marked
+/// `[source]` when it reads a data source. Constructors see the LayerParameter and BuildContext under
+/// the two names given first (`|param, ctx|`).
+macro_rules! layer_registry {
+    (
+        |$param:ident, $ctx:ident|
+        $(
+            $module:ident:
+            $( $name:literal $([$source:ident])? => $ctor:expr ),+ ;
+        )*
+    ) => {
+        $( pub mod $module; )*
 
-/// Number of elements of a shape.
-pub fn count(shape: &[usize]) -> usize {
-    shape.iter().product()
-}
+        /// Every layer type the registry knows, for "did you mean" and listings.
+        pub const KNOWN_TYPES: &[&str] = &[ $( $( $name, )+ )* ];
 
-/// Resolves a possibly negative axis index against `num_axes` (Caffe's CanonicalAxisIndex).
-pub fn canonical_axis(axis: i32, num_axes: usize) -> Result<usize, String> {
-    let n = num_axes as i64;
-    let a = axis as i64;
-    if a < -n || a >= n {
-        return Err(format!(
-            "axis {axis} is out of range for a blob with {num_axes} axes"
-        ));
-    }
-    Ok(if a < 0 { (a + n) as usize } else { a as usize })
-}
+        /// Layer types that read a data source.
+        pub const DATA_SOURCE_TYPES: &[&str] =
+            &[ $( $( $( source_marked!($name, $source), )? )+ )* ];
 
-/// Formats a shape as Caffe prints it: `64 1 28 28 (50176)`.
-pub fn shape_string(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    format!("{} ({})", dims.join(" "), count(shape))
-}
-
-/// Every layer type the registry knows, for "did you mean" and listings.
-pub const KNOWN_TYPES: &[&str] = &[
-    "Input",
-    "Convolution",
-    "Deconvolution",
-    "Pooling",
-    "InnerProduct",
-    // data layers (data branch)
-    "Data",
-    "ImageData",
-    "HDF5Data",
-    "WindowData",
-    "MemoryData",
-    "Python",
-    // vision layers (pool branch)
-    "LRN",
-    // neuron layers (neuron branch)
-    "ReLU",
-    "PReLU",
-    "ELU",
-    "Sigmoid",
-    "TanH",
-    "AbsVal",
-    "BNLL",
-    "Power",
-    "Exp",
-    "Log",
-    "Threshold",
-    "Clip",
-    "Swish",
-    "Dropout",
-    "BatchNorm",
-    "Scale",
-    "Bias",
-    "MVN",
-    // utility and loss layers (util branch)
-    "Softmax",
-    "SoftmaxWithLoss",
-    "EuclideanLoss",
-    "SigmoidCrossEntropyLoss",
-    "HingeLoss",
-    "Accuracy",
-    "ArgMax",
-    "Eltwise",
-    "Concat",
-    "Slice",
-    "Split",
-    "Flatten",
-    "Reshape",
-    "Crop",
-    "Tile",
-    "Reduction",
-    "Silence",
-    "DummyData",
-    "ContrastiveLoss",
-    "MultinomialLogisticLoss",
-    "InfogainLoss",
-    "Parameter",
-    "Embed",
-    "BatchReindex",
-];
-
-/// Builds the layer a LayerParameter describes.
-pub fn create(param: &LayerParameter, ctx: &BuildContext) -> Result<Box<dyn Layer>, String> {
-    let layer: Box<dyn Layer> = match param.r#type() {
-        "Input" => Box::new(input::Input::new(param, ctx)?),
-        "Convolution" => Box::new(convolution::Convolution::new(param, false)?),
-        "Deconvolution" => Box::new(convolution::Convolution::new(param, true)?),
-        "Pooling" => Box::new(pooling::Pooling::new(param)?),
-        "InnerProduct" => Box::new(inner_product::InnerProduct::new(param)?),
-        // data layers (data branch)
-        "Data" => Box::new(data::Data::new(param, ctx)?),
-        "ImageData" => Box::new(image_data::ImageData::new(param, ctx)?),
-        "MemoryData" => Box::new(memory_data::MemoryData::new(param)?),
-        "HDF5Data" | "WindowData" | "Python" => {
-            Box::new(unsupported_data::UnsupportedData::new(param, ctx)?)
-        }
-        // vision layers (pool branch)
-        "LRN" => Box::new(lrn::Lrn::new(param)?),
-        // neuron layers (neuron branch)
-        "ReLU" => Box::new(Neuron(relu::ReLU::new(param)?)),
-        "PReLU" => Box::new(prelu::PReLU::new(param)?),
-        "ELU" => Box::new(Neuron(elu::Elu::new(param)?)),
-        "Sigmoid" => Box::new(Neuron(sigmoid::Sigmoid)),
-        "TanH" => Box::new(Neuron(tanh::TanH)),
-        "AbsVal" => Box::new(Neuron(absval::AbsVal)),
-        "BNLL" => Box::new(Neuron(bnll::Bnll)),
-        "Power" => Box::new(Neuron(power::Power::new(param)?)),
-        "Exp" => Box::new(Neuron(exp::Exp::new(param)?)),
-        "Log" => Box::new(Neuron(log::Log::new(param)?)),
-        "Threshold" => Box::new(Neuron(threshold::Threshold::new(param)?)),
-        "Clip" => Box::new(Neuron(clip::Clip::new(param)?)),
-        "Swish" => Box::new(Neuron(swish::Swish::new(param)?)),
-        "Dropout" => Box::new(dropout::Dropout::new(param)?),
-        "BatchNorm" => Box::new(batch_norm::BatchNorm::new(param, ctx)?),
-        "Scale" => Box::new(scale::Scale::new(param)?),
-        "Bias" => Box::new(bias::Bias::new(param)?),
-        "MVN" => Box::new(mvn::Mvn::new(param)?),
-        // utility and loss layers (util branch)
-        "Softmax" => Box::new(softmax::Softmax::new(param)?),
-        "SoftmaxWithLoss" => Box::new(softmax_loss::SoftmaxWithLoss::new(param)?),
-        "EuclideanLoss" => Box::new(euclidean_loss::EuclideanLoss::new(param)?),
-        "SigmoidCrossEntropyLoss" => {
-            Box::new(sigmoid_ce_loss::SigmoidCrossEntropyLoss::new(param)?)
-        }
-        "HingeLoss" => Box::new(hinge_loss::HingeLoss::new(param)?),
-        "Accuracy" => Box::new(accuracy::Accuracy::new(param)?),
-        "ArgMax" => Box::new(argmax::ArgMax::new(param)?),
-        "Eltwise" => Box::new(eltwise::Eltwise::new(param)?),
-        "Concat" => Box::new(concat::Concat::new(param)?),
-        "Slice" => Box::new(slice::Slice::new(param)?),
-        "Split" => Box::new(split::Split::new(param)?),
-        "Flatten" => Box::new(flatten::Flatten::new(param)?),
-        "Reshape" => Box::new(reshape::Reshape::new(param)?),
-        "Crop" => Box::new(crop::Crop::new(param)?),
-        "Tile" => Box::new(tile::Tile::new(param)?),
-        "Reduction" => Box::new(reduction::Reduction::new(param)?),
-        "Silence" => Box::new(silence::Silence::new(param)?),
-        "DummyData" => Box::new(dummy_data::DummyData::new(param)?),
-        "ContrastiveLoss" => Box::new(contrastive_loss::ContrastiveLoss::new(param)?),
-        "MultinomialLogisticLoss" => Box::new(
-            multinomial_logistic_loss::MultinomialLogisticLoss::new(param)?,
-        ),
-        "InfogainLoss" => Box::new(infogain_loss::InfogainLoss::new(param)?),
-        "Parameter" => Box::new(parameter::Parameter::new(param)?),
-        "Embed" => Box::new(embed::Embed::new(param)?),
-        "BatchReindex" => Box::new(batch_reindex::BatchReindex::new(param)?),
-        other => {
-            let hint = crate::error::did_you_mean(other, KNOWN_TYPES.iter().copied())
-                .map(|s| format!(" — did you mean `{s}`?"))
-                .unwrap_or_default();
-            return Err(if other.is_empty() {
-                "has no `type`".to_string()
-            } else {
-                format!("unknown layer type `{other}`{hint}")
-            });
+        /// Builds the layer a LayerParameter describes.
+        pub fn create(
+            $param: &LayerParameter,
+            $ctx: &BuildContext,
+        ) -> Result<Box<dyn Layer>, String> {
+            let layer: Box<dyn Layer> = match $param.r#type() {
+                $( $( $name => Box::new($ctor), )+ )*
+                other => return Err(unknown_type(other)),
+            };
+            if $ctx.external_data && DATA_SOURCE_TYPES.contains(&$param.r#type()) {
+                return Ok(Box::new(ExternalData { inner: layer }));
+            }
+            Ok(layer)
         }
     };
-    if ctx.external_data && DATA_SOURCE_TYPES.contains(&param.r#type()) {
-        return Ok(Box::new(ExternalData { inner: layer }));
-    }
-    Ok(layer)
 }
 
-pub mod convolution;
-// data layers (data branch)
-pub mod data;
-pub mod data_shapes;
-pub mod image_data;
-pub mod inner_product;
-pub mod input;
-pub mod lrn;
-pub mod memory_data;
-pub mod pooling;
-// neuron layers (neuron branch)
-pub mod absval;
-pub mod batch_norm;
-pub mod bias;
-pub mod bnll;
-pub mod clip;
-pub mod dropout;
-pub mod elu;
-pub mod exp;
-pub mod log;
-pub mod mvn;
-pub mod neuron;
-pub mod power;
-pub mod prelu;
-pub mod relu;
-pub mod scale;
-pub mod sigmoid;
-pub mod swish;
-pub mod tanh;
-pub mod threshold;
-use neuron::Neuron;
-// utility and loss layers (util branch)
-pub mod accuracy;
-pub mod argmax;
+/// A type name of the registry that carries the `[source]` mark.
+macro_rules! source_marked {
+    ($name:literal, source) => {
+        $name
+    };
+}
+
+layer_registry! {
+    |param, ctx|
+    input: "Input" => input::Input::new(param, ctx)?;
+    convolution:
+        "Convolution" => convolution::Convolution::new(param, false)?,
+        "Deconvolution" => convolution::Convolution::new(param, true)?;
+    pooling: "Pooling" => pooling::Pooling::new(param)?;
+    inner_product: "InnerProduct" => inner_product::InnerProduct::new(param)?;
+    // data layers
+    data: "Data" [source] => data::Data::new(param, ctx)?;
+    image_data: "ImageData" [source] => image_data::ImageData::new(param, ctx)?;
+    unsupported_data:
+        "HDF5Data" [source] => unsupported_data::UnsupportedData::new(param, ctx)?,
+        "WindowData" [source] => unsupported_data::UnsupportedData::new(param, ctx)?,
+        "Python" [source] => unsupported_data::UnsupportedData::new(param, ctx)?;
+    memory_data: "MemoryData" [source] => memory_data::MemoryData::new(param)?;
+    // vision layers
+    lrn: "LRN" => lrn::Lrn::new(param)?;
+    // neuron layers
+    relu: "ReLU" => Neuron(relu::ReLU::new(param)?);
+    prelu: "PReLU" => prelu::PReLU::new(param)?;
+    elu: "ELU" => Neuron(elu::Elu::new(param)?);
+    sigmoid: "Sigmoid" => Neuron(sigmoid::Sigmoid);
+    tanh: "TanH" => Neuron(tanh::TanH);
+    absval: "AbsVal" => Neuron(absval::AbsVal);
+    bnll: "BNLL" => Neuron(bnll::Bnll);
+    power: "Power" => Neuron(power::Power::new(param)?);
+    exp: "Exp" => Neuron(exp::Exp::new(param)?);
+    log: "Log" => Neuron(log::Log::new(param)?);
+    threshold: "Threshold" => Neuron(threshold::Threshold::new(param)?);
+    clip: "Clip" => Neuron(clip::Clip::new(param)?);
+    swish: "Swish" => Neuron(swish::Swish::new(param)?);
+    dropout: "Dropout" => dropout::Dropout::new(param)?;
+    batch_norm: "BatchNorm" => batch_norm::BatchNorm::new(param, ctx)?;
+    scale: "Scale" => scale::Scale::new(param)?;
+    bias: "Bias" => bias::Bias::new(param)?;
+    mvn: "MVN" => mvn::Mvn::new(param)?;
+    // utility and loss layers
+    softmax: "Softmax" => softmax::Softmax::new(param)?;
+    softmax_loss: "SoftmaxWithLoss" => Loss::new(param, softmax_loss::SoftmaxWithLoss::new(param)?);
+    euclidean_loss: "EuclideanLoss" => Loss::new(param, euclidean_loss::EuclideanLoss::new(param)?);
+    sigmoid_ce_loss:
+        "SigmoidCrossEntropyLoss" => Loss::new(param, sigmoid_ce_loss::SigmoidCrossEntropyLoss::new(param)?);
+    hinge_loss: "HingeLoss" => Loss::new(param, hinge_loss::HingeLoss::new(param)?);
+    accuracy: "Accuracy" => accuracy::Accuracy::new(param)?;
+    argmax: "ArgMax" => argmax::ArgMax::new(param)?;
+    eltwise: "Eltwise" => eltwise::Eltwise::new(param)?;
+    concat: "Concat" => concat::Concat::new(param)?;
+    slice: "Slice" => slice::Slice::new(param)?;
+    split: "Split" => split::Split::new(param)?;
+    flatten: "Flatten" => flatten::Flatten::new(param)?;
+    reshape: "Reshape" => reshape::Reshape::new(param)?;
+    crop: "Crop" => crop::Crop::new(param)?;
+    tile: "Tile" => tile::Tile::new(param)?;
+    reduction: "Reduction" => reduction::Reduction::new(param)?;
+    silence: "Silence" => silence::Silence::new(param)?;
+    dummy_data: "DummyData" => dummy_data::DummyData::new(param)?;
+    contrastive_loss: "ContrastiveLoss" => Loss::new(param, contrastive_loss::ContrastiveLoss::new(param)?);
+    multinomial_logistic_loss:
+        "MultinomialLogisticLoss" => Loss::new(param, multinomial_logistic_loss::MultinomialLogisticLoss::new(param)?);
+    infogain_loss: "InfogainLoss" => Loss::new(param, infogain_loss::InfogainLoss::new(param)?);
+    parameter: "Parameter" => parameter::Parameter::new(param)?;
+    embed: "Embed" => embed::Embed::new(param)?;
+    batch_reindex: "BatchReindex" => batch_reindex::BatchReindex::new(param)?;
+}
+
+/// The error for a type the registry does not know, with the nearest known one.
+fn unknown_type(name: &str) -> String {
+    if name.is_empty() {
+        return "has no `type`".to_string();
+    }
+    let hint = crate::error::did_you_mean(name, KNOWN_TYPES.iter().copied())
+        .map(|s| format!(" — did you mean `{s}`?"))
+        .unwrap_or_default();
+    format!("unknown layer type `{name}`{hint}")
+}
+
+// Modules that hold no layer type of their own: helpers shared by layers.
 pub mod axis_copy;
-pub mod batch_reindex;
-pub mod concat;
-pub mod contrastive_loss;
-pub mod crop;
-pub mod dummy_data;
-pub mod eltwise;
-pub mod embed;
-pub mod euclidean_loss;
-pub mod flatten;
-pub mod hinge_loss;
-pub mod infogain_loss;
+pub mod data_shapes;
+pub mod loss;
 pub mod loss_norm;
-pub mod multinomial_logistic_loss;
-pub mod parameter;
-pub mod reduction;
-pub mod reshape;
-pub mod sigmoid_ce_loss;
-pub mod silence;
-pub mod slice;
-pub mod softmax;
-pub mod softmax_loss;
+pub mod neuron;
 pub mod softmax_math;
-pub mod split;
 #[cfg(test)]
 pub mod testing;
-pub mod tile;
-pub mod unsupported_data;
+use loss::Loss;
+use neuron::Neuron;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testing::layer_param;
+
+    /// The parameters a type cannot be built without (beyond `type` and one top `t`).
+    const REQUIRED: &[(&str, &str)] = &[
+        ("Input", "input_param { shape { dim: 1 } }"),
+        (
+            "Convolution",
+            "convolution_param { num_output: 1 kernel_size: 1 }",
+        ),
+        (
+            "Deconvolution",
+            "convolution_param { num_output: 1 kernel_size: 1 }",
+        ),
+        ("InnerProduct", "inner_product_param { num_output: 1 }"),
+        (
+            "MemoryData",
+            "memory_data_param { batch_size: 1 channels: 1 height: 1 width: 1 }",
+        ),
+        ("Clip", "clip_param { min: 0 max: 1 }"),
+        ("Tile", "tile_param { tiles: 2 }"),
+        ("DummyData", "dummy_data_param { shape { dim: 1 } }"),
+        ("Embed", "embed_param { num_output: 1 input_dim: 1 }"),
+        (
+            "InfogainLoss",
+            "bottom: \"x\" bottom: \"label\" bottom: \"h\"",
+        ),
+    ];
+
+    #[test]
+    fn every_known_type_builds_from_its_defaults() {
+        // Data layers take their top shapes from here when their source is missing.
+        let ctx = BuildContext {
+            data_shapes: HashMap::from([("t".to_string(), vec![2, 3])]),
+            ..BuildContext::default()
+        };
+        for name in KNOWN_TYPES {
+            let extra = REQUIRED
+                .iter()
+                .find(|(t, _)| t == name)
+                .map_or("", |(_, text)| text);
+            let param = layer_param(&format!("type: \"{name}\" top: \"t\" {extra}"));
+            if let Err(e) = create(&param, &ctx) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn data_source_types_are_known_and_wrapped_for_external_data() {
+        let ctx = BuildContext {
+            data_shapes: HashMap::from([("t".to_string(), vec![2, 3])]),
+            external_data: true,
+            ..BuildContext::default()
+        };
+        for name in DATA_SOURCE_TYPES {
+            assert!(KNOWN_TYPES.contains(name), "{name}");
+            let extra = REQUIRED
+                .iter()
+                .find(|(t, _)| t == name)
+                .map_or("", |(_, text)| text);
+            let param = layer_param(&format!("type: \"{name}\" top: \"t\" {extra}"));
+            let layer = create(&param, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(layer.is_source(), "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_types_get_the_nearest_known_one() {
+        let ctx = BuildContext::default();
+        let err = |text: &str| create(&layer_param(text), &ctx).err().unwrap();
+        assert_eq!(
+            err("type: \"Convolutoin\""),
+            "unknown layer type `Convolutoin` — did you mean `Convolution`?"
+        );
+        assert_eq!(err("type: \"Nonesuch\""), "unknown layer type `Nonesuch`");
+        assert_eq!(err("name: \"x\""), "has no `type`");
+    }
+}

@@ -1,10 +1,11 @@
 //! MultinomialLogisticLoss: −Σ log(max(p_label, 1e−20)) / N over probabilities
 //! (one row of `dim` per item, one label per item).
 
-use super::loss_norm::{check_same_num, label_index, loss_weight};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::loss_norm::label_index;
+use super::loss::LossFunction;
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{count, Shape};
 
 /// Caffe's kLOG_THRESHOLD: probabilities are clipped to it before the log.
 pub const LOG_THRESHOLD: f32 = 1e-20;
@@ -20,13 +21,8 @@ impl MultinomialLogisticLoss {
     }
 }
 
-impl Layer for MultinomialLogisticLoss {
-    fn blob_counts(&self) -> BlobCounts {
-        BlobCounts::exact(2, 1)
-    }
-
-    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
-        check_same_num(bottoms)?;
+impl LossFunction for MultinomialLogisticLoss {
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<(), String> {
         let p = &bottoms[0];
         if p.is_empty() || p[0] == 0 {
             return Err(format!(
@@ -41,33 +37,24 @@ impl Layer for MultinomialLogisticLoss {
                 self.num, bottoms[1]
             ));
         }
-        Ok(vec![vec![]])
+        Ok(())
     }
 
-    fn forward(
-        &mut self,
-        bottoms: &[&Blob],
-        tops: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
-    ) -> Result<(), String> {
+    fn forward(&mut self, bottoms: &[&Blob], _: &mut [Blob]) -> Result<f32, String> {
         let mut loss = 0.0f64;
         for i in 0..self.num {
             let l = label_index(bottoms[1].data[i], self.dim)?;
             let p = bottoms[0].data[i * self.dim + l].max(LOG_THRESHOLD);
             loss -= f64::from(p.ln());
         }
-        tops[0].data[0] = (loss / self.num as f64) as f32;
-        Ok(())
+        Ok((loss / self.num as f64) as f32)
     }
 
     fn backward(
         &mut self,
-        tops: &[&Blob],
+        weight: f32,
         propagate_down: &[bool],
         bottoms: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
     ) -> Result<(), String> {
         if propagate_down.get(1).copied().unwrap_or(false) {
             return Err("MultinomialLogisticLoss cannot backpropagate to label inputs".into());
@@ -75,7 +62,7 @@ impl Layer for MultinomialLogisticLoss {
         if !propagate_down.first().copied().unwrap_or(false) {
             return Ok(());
         }
-        let scale = -loss_weight(tops[0]) / self.num as f32;
+        let scale = -weight / self.num as f32;
         let labels = bottoms[1].data.clone();
         let b = &mut bottoms[0];
         b.diff.iter_mut().for_each(|g| *g = 0.0);
@@ -84,14 +71,6 @@ impl Layer for MultinomialLogisticLoss {
             b.diff[at] = scale / b.data[at].max(LOG_THRESHOLD);
         }
         Ok(())
-    }
-
-    fn allow_force_backward(&self, bottom: usize) -> bool {
-        bottom != 1
-    }
-
-    fn is_loss(&self) -> bool {
-        true
     }
 }
 

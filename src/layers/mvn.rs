@@ -3,9 +3,10 @@
 //! `normalize_variance`. Note ε is added to the standard deviation, as in Caffe.
 
 use super::neuron::check_same_count;
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::Shape;
 
 pub struct Mvn {
     normalize_variance: bool,

@@ -5,9 +5,10 @@
 
 use rayon::prelude::*;
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::kernels::parallel::task_len;
+use crate::shape::Shape;
 
 /// An element-wise function and its derivative, over whole slices so that each
 /// type writes one tight loop.
@@ -100,13 +101,4 @@ pub fn check_same_count(bottom: &Blob, top: &Blob) -> Result<(), String> {
 #[inline]
 pub fn sigmoid(x: f32) -> f32 {
     (0.5 * (0.5 * x as f64).tanh() + 0.5) as f32
-}
-
-/// The (outer, channels, inner) split of a shape around `axis`: Caffe's
-/// count(0, axis), shape(axis) and count(axis + 1). Axes past the end count as 1.
-pub fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    let outer = shape.iter().take(axis).product();
-    let channels = shape.get(axis).copied().unwrap_or(1);
-    let inner = shape.iter().skip(axis + 1).product();
-    (outer, channels, inner)
 }

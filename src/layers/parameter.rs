@@ -1,8 +1,9 @@
 //! Parameter: exposes one learned blob of `parameter_param.shape` as its top.
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::Shape;
 
 pub struct Parameter {
     shape: Shape,

@@ -1,10 +1,11 @@
 //! Pooling: MAX / AVE / STOCHASTIC windows with Caffe's output-size rules
 //! (ceil by default, and the pad clip that keeps the last window in the image).
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::kernels::pool::{self, PlaneGeometry, NO_ARGMAX};
 use crate::proto::{LayerParameter, PoolMethod, PoolingParameter, RoundMode};
+use crate::shape::Shape;
 
 /// Resolved pooling window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,7 +291,7 @@ impl Layer for Pooling {
             global: false,
         });
         tops.first().map_or(0, |t| {
-            super::count(t) as u64 * (g.kernel[0] * g.kernel[1]) as u64
+            crate::shape::count(t) as u64 * (g.kernel[0] * g.kernel[1]) as u64
         })
     }
 }

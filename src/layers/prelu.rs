@@ -1,11 +1,12 @@
 //! PReLU: y = max(x, 0) + a_c · min(x, 0), with learned negative slopes a — one per
 //! channel (axis 1), or one for all channels when `channel_shared`.
 
-use super::neuron::{check_same_count, split_at_axis};
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::neuron::check_same_count;
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{FillerParameter, LayerParameter};
 use crate::rng::Rng;
+use crate::shape::{split_at_axis, Shape};
 
 pub struct PReLU {
     channel_shared: bool,

@@ -1,9 +1,10 @@
 //! Reduction: SUM, ASUM, SUMSQ or MEAN over every axis from `axis` on, times
 //! `coeff`; the top keeps the axes before `axis`.
 
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, ReductionOp};
+use crate::shape::{canonical_axis, count, Shape};
 
 pub struct Reduction {
     op: ReductionOp,

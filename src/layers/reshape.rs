@@ -3,9 +3,10 @@
 //! inferred from the count. Data unchanged.
 
 use super::flatten::{copy_data, copy_diff};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{count, Shape};
 
 pub struct Reshape {
     dims: Vec<i64>,

@@ -4,10 +4,11 @@
 
 use super::bias::{check_operand, filler_or_constant, learned_shape, Broadcast};
 use super::neuron::check_same_count;
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::{FillerParameter, LayerParameter};
 use crate::rng::Rng;
+use crate::shape::Shape;
 
 pub struct Scale {
     axis: i32,

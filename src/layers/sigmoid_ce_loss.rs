@@ -2,10 +2,11 @@
 //! [0, 1], computed in Caffe's stable form; BATCH_SIZE normalization by default,
 //! positions whose target equals `ignore_label` skipped.
 
-use super::loss_norm::{check_same_num, loss_weight, normalization_mode, normalizer};
-use super::{count, BlobCounts, Layer, RunContext, Shape};
+use super::loss_norm::{normalization_mode, normalizer};
+use super::loss::LossFunction;
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, NormalizationMode};
+use crate::shape::{count, Shape};
 
 pub struct SigmoidCrossEntropyLoss {
     ignore_label: Option<i32>,
@@ -36,13 +37,8 @@ fn sigmoid(x: f32) -> f32 {
     0.5 * (0.5 * x).tanh() + 0.5
 }
 
-impl Layer for SigmoidCrossEntropyLoss {
-    fn blob_counts(&self) -> BlobCounts {
-        BlobCounts::exact(2, 1)
-    }
-
-    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
-        check_same_num(bottoms)?;
+impl LossFunction for SigmoidCrossEntropyLoss {
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<(), String> {
         if count(&bottoms[0]) != count(&bottoms[1]) || bottoms[0].is_empty() {
             return Err(format!(
                 "inputs must have the same count, but have shapes {:?} and {:?}",
@@ -51,16 +47,10 @@ impl Layer for SigmoidCrossEntropyLoss {
         }
         self.outer = bottoms[0][0];
         self.inner = count(&bottoms[0][1..]);
-        Ok(vec![vec![]])
+        Ok(())
     }
 
-    fn forward(
-        &mut self,
-        bottoms: &[&Blob],
-        tops: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
-    ) -> Result<(), String> {
+    fn forward(&mut self, bottoms: &[&Blob], _: &mut [Blob]) -> Result<f32, String> {
         let mut loss = 0.0f64;
         let mut valid = 0usize;
         for (&x, &t) in bottoms[0].data.iter().zip(&bottoms[1].data) {
@@ -73,17 +63,14 @@ impl Layer for SigmoidCrossEntropyLoss {
             valid += 1;
         }
         self.norm = normalizer(self.mode, self.outer, self.inner, valid);
-        tops[0].data[0] = (loss / f64::from(self.norm)) as f32;
-        Ok(())
+        Ok((loss / f64::from(self.norm)) as f32)
     }
 
     fn backward(
         &mut self,
-        tops: &[&Blob],
+        weight: f32,
         propagate_down: &[bool],
         bottoms: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
     ) -> Result<(), String> {
         if propagate_down.get(1).copied().unwrap_or(false) {
             return Err("SigmoidCrossEntropyLoss cannot backpropagate to label inputs".into());
@@ -91,7 +78,7 @@ impl Layer for SigmoidCrossEntropyLoss {
         if !propagate_down.first().copied().unwrap_or(false) {
             return Ok(());
         }
-        let scale = loss_weight(tops[0]) / self.norm;
+        let scale = weight / self.norm;
         let targets = bottoms[1].data.clone();
         let b = &mut bottoms[0];
         for ((g, &x), &t) in b.diff.iter_mut().zip(&b.data).zip(&targets) {
@@ -102,14 +89,6 @@ impl Layer for SigmoidCrossEntropyLoss {
             };
         }
         Ok(())
-    }
-
-    fn allow_force_backward(&self, bottom: usize) -> bool {
-        bottom != 1
-    }
-
-    fn is_loss(&self) -> bool {
-        true
     }
 }
 

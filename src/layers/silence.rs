@@ -1,9 +1,10 @@
 //! Silence: consumes its bottoms so they are not net outputs; produces nothing and
 //! passes a zero gradient back.
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::Shape;
 
 pub struct Silence;
 

@@ -2,9 +2,10 @@
 //! `slice_point`s, or into equal parts, one per top.
 
 use super::axis_copy::copy_axis_block;
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, split_at_axis, Shape};
 
 pub struct Slice {
     axis: i32,
@@ -85,8 +86,7 @@ impl Layer for Slice {
             }
             vec![len / tops; tops]
         };
-        self.outer = count(&b[..axis]);
-        self.inner = count(&b[axis + 1..]);
+        (self.outer, _, self.inner) = split_at_axis(b, axis);
         self.bottom_axis = len;
         let shapes = sizes
             .iter()

@@ -1,9 +1,10 @@
 //! Softmax over one axis (`softmax_param.axis`, default 1).
 
 use super::softmax_math::{softmax_backward, softmax_forward};
-use super::{canonical_axis, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, split_at_axis, Shape};
 
 pub struct Softmax {
     axis: i32,
@@ -18,15 +19,6 @@ impl Softmax {
             dims: (0, 0, 0),
         })
     }
-}
-
-/// Splits a shape around `axis` into (outer, axis size, inner).
-pub fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (
-        shape[..axis].iter().product(),
-        shape[axis],
-        shape[axis + 1..].iter().product(),
-    )
 }
 
 impl Layer for Softmax {

@@ -2,12 +2,12 @@
 //! likelihood of the labels, normalised as `loss_param` says (VALID by default).
 //! An optional second top receives the probabilities.
 
-use super::loss_norm::{check_same_num, label_index, loss_weight, normalization_mode, normalizer};
-use super::softmax::split_at_axis;
+use super::loss_norm::{label_index, normalization_mode, normalizer};
 use super::softmax_math::softmax_forward;
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::loss::LossFunction;
 use crate::blob::Blob;
 use crate::proto::{LayerParameter, NormalizationMode};
+use crate::shape::{canonical_axis, count, split_at_axis, Shape};
 
 pub struct SoftmaxWithLoss {
     axis: i32,
@@ -15,7 +15,6 @@ pub struct SoftmaxWithLoss {
     mode: NormalizationMode,
     dims: (usize, usize, usize),
     prob: Vec<f32>,
-    tops: usize,
 }
 
 impl SoftmaxWithLoss {
@@ -26,7 +25,6 @@ impl SoftmaxWithLoss {
             mode: normalization_mode(param, NormalizationMode::Valid),
             dims: (0, 0, 0),
             prob: Vec::new(),
-            tops: param.top.len().clamp(1, 2),
         })
     }
 
@@ -35,13 +33,10 @@ impl SoftmaxWithLoss {
     }
 }
 
-impl Layer for SoftmaxWithLoss {
-    fn blob_counts(&self) -> BlobCounts {
-        BlobCounts::range((2, 2), (1, 2))
-    }
+impl LossFunction for SoftmaxWithLoss {
+    const SECOND_TOP: bool = true;
 
-    fn reshape(&mut self, bottoms: &[Shape]) -> Result<Vec<Shape>, String> {
-        check_same_num(bottoms)?;
+    fn reshape(&mut self, bottoms: &[Shape]) -> Result<(), String> {
         let axis = canonical_axis(self.axis, bottoms[0].len())?;
         self.dims = split_at_axis(&bottoms[0], axis);
         let (o, _, i) = self.dims;
@@ -57,18 +52,10 @@ impl Layer for SoftmaxWithLoss {
             ));
         }
         self.prob = vec![0.0; count(&bottoms[0])];
-        let mut shapes = vec![vec![], bottoms[0].clone()];
-        shapes.truncate(self.tops);
-        Ok(shapes)
+        Ok(())
     }
 
-    fn forward(
-        &mut self,
-        bottoms: &[&Blob],
-        tops: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
-    ) -> Result<(), String> {
+    fn forward(&mut self, bottoms: &[&Blob], tops: &mut [Blob]) -> Result<f32, String> {
         let (o, c, i) = self.dims;
         softmax_forward(&bottoms[0].data, &mut self.prob, o, c, i);
         let labels = &bottoms[1].data;
@@ -86,20 +73,17 @@ impl Layer for SoftmaxWithLoss {
                 valid += 1;
             }
         }
-        tops[0].data[0] = (loss / f64::from(normalizer(self.mode, o, i, valid))) as f32;
         if let Some(t) = tops.get_mut(1) {
             t.data.copy_from_slice(&self.prob);
         }
-        Ok(())
+        Ok((loss / f64::from(normalizer(self.mode, o, i, valid))) as f32)
     }
 
     fn backward(
         &mut self,
-        tops: &[&Blob],
+        weight: f32,
         propagate_down: &[bool],
         bottoms: &mut [Blob],
-        _: &mut [Blob],
-        _: &mut RunContext,
     ) -> Result<(), String> {
         if propagate_down.get(1).copied().unwrap_or(false) {
             return Err("SoftmaxWithLoss cannot backpropagate to label inputs".into());
@@ -125,17 +109,9 @@ impl Layer for SoftmaxWithLoss {
                 }
             }
         }
-        let scale = loss_weight(tops[0]) / normalizer(self.mode, o, i, valid);
+        let scale = weight / normalizer(self.mode, o, i, valid);
         diff.iter_mut().for_each(|d| *d *= scale);
         Ok(())
-    }
-
-    fn allow_force_backward(&self, bottom: usize) -> bool {
-        bottom != 1
-    }
-
-    fn is_loss(&self) -> bool {
-        true
     }
 }
 

@@ -2,9 +2,10 @@
 //! tops' gradients. (The net handles implicit fan-out itself; this is for nets that
 //! name Split layers explicitly.)
 
-use super::{BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::Shape;
 
 pub struct Split {
     tops: usize,

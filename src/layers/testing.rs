@@ -2,11 +2,12 @@
 //! text, run it on random input, and check its backward pass against central finite
 //! differences (Caffe's GradientChecker).
 
-use super::{create, BuildContext, Layer, RunContext, Shape};
+use super::{create, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
 use crate::error::SourceFile;
 use crate::proto::{LayerParameter, Phase};
 use crate::rng::Rng;
+use crate::shape::Shape;
 
 /// A layer built from the text of one `layer { … }` body, e.g.
 /// `type: "ReLU" bottom: "x" top: "y" relu_param { negative_slope: 0.1 }`.

@@ -1,8 +1,9 @@
 //! Tile: repeats the bottom `tiles` times along `axis`.
 
-use super::{canonical_axis, count, BlobCounts, Layer, RunContext, Shape};
+use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::{canonical_axis, count, Shape};
 
 pub struct Tile {
     axis: i32,

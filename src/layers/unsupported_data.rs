@@ -2,9 +2,10 @@
 //! Their top shapes come from `--input-shape` only, so nets that use them can be
 //! checked, timed and fed from outside; running them forward is a clear error.
 
-use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext, Shape};
+use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
 use crate::proto::LayerParameter;
+use crate::shape::Shape;
 
 pub struct UnsupportedData {
     kind: &'static str,

@@ -6,8 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::filter::{describe_rule, filter_net, layer_included};
 use crate::error::{Error, LayerLocation, Result};
-use crate::layers::{self, BuildContext, Layer, Shape};
+use crate::layers::{self, BuildContext, Layer};
 use crate::proto::{LayerParameter, NetParameter, NetState, Phase};
+use crate::shape::Shape;
 
 /// Where a net came from, for error messages.
 #[derive(Debug, Clone, Default)]
@@ -86,7 +87,10 @@ impl LayerNode {
 
     /// Number of stored values, as a .caffemodel stores them.
     pub fn param_count(&self) -> usize {
-        self.param_shapes.iter().map(|s| layers::count(s)).sum()
+        self.param_shapes
+            .iter()
+            .map(|s| crate::shape::count(s))
+            .sum()
     }
 }
 

@@ -468,7 +468,7 @@ pub struct NetOptions {
     pub level: Option<i32>,
     pub stages: Vec<String>,
     /// Shapes for data tops (`--input-shape`).
-    pub data_shapes: HashMap<String, crate::layers::Shape>,
+    pub data_shapes: HashMap<String, crate::shape::Shape>,
     /// Data layers do not read their sources; their tops are filled from outside.
     pub external_data: bool,
     pub seed: u64,
