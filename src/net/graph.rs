@@ -7,33 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::filter::{describe_rule, filter_net, layer_included};
 use crate::error::{Error, LayerLocation, Result};
 use crate::layers::{self, BuildContext, Layer, Shape};
+use crate::load::NetSource;
 use crate::proto::{LayerParameter, NetParameter, NetState, Phase};
-
-/// Where a net came from, for error messages.
-#[derive(Debug, Clone, Default)]
-pub struct NetSource {
-    pub file: Option<String>,
-    /// The line each entry of `NetParameter.layer` starts on (None for layers the
-    /// upgrade created).
-    pub layer_lines: Vec<Option<usize>>,
-    /// Where each layer starts (column) and the text of that line, for carets.
-    pub layer_snippets: Vec<Option<(usize, String)>>,
-}
-
-impl NetSource {
-    fn location(&self, index: usize) -> LayerLocation {
-        LayerLocation {
-            file: self.file.clone(),
-            line: self.layer_lines.get(index).copied().flatten(),
-            snippet: self
-                .layer_snippets
-                .get(index)
-                .cloned()
-                .flatten()
-                .map(Box::new),
-        }
-    }
-}
 
 /// The name Caffe gives the tops it adds to a loss layer that names none.
 pub const AUTOMATIC_TOP: &str = "(automatic)";
