@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use caffers::cli::check::phases_mentioned;
 use caffers::layers::BuildContext;
 use caffers::load::{load_any, Loaded};
+use caffers::net::filter::phases_mentioned;
 use caffers::net::{build, net_state};
 use criterion::{criterion_group, criterion_main, Criterion};
 

@@ -4,6 +4,7 @@
 //! on [`load`]) → shaped graph ([`net`]) of [`layers`] → [`solver`]; [`cli`] wraps it.
 
 pub mod blob;
+pub mod check;
 pub mod cli;
 pub mod data;
 pub mod error;

@@ -5,14 +5,40 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result, SourceFile};
-use crate::net::NetSource;
+use crate::error::{Error, LayerLocation, Result, SourceFile};
 use crate::proto::{upgrade_net, upgrade_solver, NetParameter, SolverParameter};
 use crate::text;
 
 /// Text files larger than this are refused before parsing (see
 /// [`text::parse::MAX_TEXT_BYTES`]).
 pub const MAX_TEXT_BYTES: u64 = text::parse::MAX_TEXT_BYTES as u64;
+
+/// Where a net came from, for error messages.
+#[derive(Debug, Clone, Default)]
+pub struct NetSource {
+    pub file: Option<String>,
+    /// The line each entry of `NetParameter.layer` starts on (None for layers the
+    /// upgrade created).
+    pub layer_lines: Vec<Option<usize>>,
+    /// Where each layer starts (column) and the text of that line, for carets.
+    pub layer_snippets: Vec<Option<(usize, String)>>,
+}
+
+impl NetSource {
+    /// Where layer `index` of the NetParameter is, for an error about it.
+    pub fn location(&self, index: usize) -> LayerLocation {
+        LayerLocation {
+            file: self.file.clone(),
+            line: self.layer_lines.get(index).copied().flatten(),
+            snippet: self
+                .layer_snippets
+                .get(index)
+                .cloned()
+                .flatten()
+                .map(Box::new),
+        }
+    }
+}
 
 /// A net read from text, with the line of each layer for error messages.
 #[derive(Debug, Clone)]

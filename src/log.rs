@@ -1,9 +1,28 @@
 //! Caffe's log lines, in glog's format (`I1128 04:13:19.123456  1234 solver.cpp:218] …`),
 //! so tools written for Caffe logs (tools/extra/parse_log.py) read ours unchanged.
-//! Lines go to stderr, as Caffe's tools log with `alsologtostderr`.
+//! The library does not choose where lines go: they go to the sink the program
+//! installs with [`set_sink`] (the CLI's is stderr, as Caffe's tools log with
+//! `alsologtostderr`); with none installed they are dropped.
 
-use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where finished log lines go (one call per line, without the newline).
+pub type Sink = Box<dyn Fn(&str) + Send + Sync>;
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Installs the sink every later line goes to. There is one per process: a
+/// second call is refused and returns the sink it was given.
+pub fn set_sink(sink: Sink) -> Result<(), Sink> {
+    SINK.set(sink)
+}
+
+fn emit(line: &str) {
+    if let Some(sink) = SINK.get() {
+        sink(line);
+    }
+}
 
 /// Civil date (month, day) and time of day from Unix seconds (UTC).
 fn civil(secs: u64) -> (u32, u32, u32, u32, u32) {
@@ -40,10 +59,9 @@ pub fn format_line(source: &str, message: &str) -> String {
     )
 }
 
-/// Writes one INFO line to stderr.
+/// Logs one INFO line.
 pub fn info(source: &str, message: &str) {
-    let line = format_line(source, message);
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    emit(&format_line(source, message));
 }
 
 #[cfg(test)]

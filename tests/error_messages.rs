@@ -8,14 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use caffers::cli::check::{check_to_string, CheckArgs};
+use caffers::check::{check_file, CheckOptions};
 
+/// The reports' tables when the file checks, else the error text.
 fn check(file: &Path) -> Result<String, String> {
-    let args = CheckArgs {
-        file: file.to_path_buf(),
-        ..Default::default()
-    };
-    check_to_string(&args).map_err(|e| e.to_string())
+    let reports = check_file(file, &CheckOptions::default()).map_err(|e| e.to_string())?;
+    Ok(reports.iter().map(|r| r.table()).collect())
 }
 
 /// Every bad file, by path relative to the package root (cargo runs tests there,

@@ -13,13 +13,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use caffers::cli::check::{phases_mentioned, solver_nets};
 use caffers::error::SourceFile;
 use caffers::layers::BuildContext;
 use caffers::load::{looks_like_solver, net_from_source, read_text, solver_from_source, LoadedNet};
+use caffers::net::filter::phases_mentioned;
+use caffers::net::random_inputs::fill_random_inputs;
 use caffers::net::{build, net_state};
 use caffers::proto::{NetParameter, NetState, Phase, SolverParameter};
 use caffers::shape::Shape;
+use caffers::solver::nets::solver_nets;
 
 fn reference_dir() -> PathBuf {
     common::shared().join("caffe-reference")
@@ -317,7 +319,7 @@ fn every_reference_net_runs_forward_and_backward_on_random_input() {
             let outcome = build(&loaded.net, &state, &loaded.source, &ctx)
                 .and_then(|graph| caffers::net::Net::new(graph, true, 3))
                 .and_then(|mut net| {
-                    caffers::cli::time::fill_random_inputs(&mut net, 5);
+                    fill_random_inputs(&mut net, 5);
                     let loss = net.forward()?;
                     net.backward()?;
                     Ok(loss)

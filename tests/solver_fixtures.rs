@@ -5,12 +5,12 @@
 
 mod common;
 
-use caffers::cli::check::resolve_net_path;
 use caffers::io::npy::read_npz;
 use caffers::load::load_solver;
 use caffers::net::{Net, NetOptions};
-use caffers::proto::Phase;
-use caffers::solver::Solver;
+use caffers::proto::{NetState, Phase};
+use caffers::solver::nets::resolve_net_path;
+use caffers::solver::{validate, Solver};
 use common::{compare, shared, ABS_TOL, REL_TOL};
 
 fn check(name: &str) {
@@ -19,18 +19,20 @@ fn check(name: &str) {
     let param = load_solver(&solver_file).unwrap_or_else(|e| panic!("{e}"));
     let arrays = read_npz(&dir.join(format!("{name}.npz"))).unwrap_or_else(|e| panic!("{e}"));
     let net_path = resolve_net_path(param.net(), &solver_file);
-    let options = NetOptions {
-        phase: Phase::Train,
+    let state = NetState {
+        phase: Some(Phase::Train),
         ..Default::default()
     };
-    let mut net = Net::from_file(&net_path, &options).unwrap_or_else(|e| panic!("{e}"));
+    let mut net =
+        Net::from_file(&net_path, &state, &NetOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     for (li, node) in net.graph.layers.iter().enumerate() {
         for (k, &p) in net.layer_params[li].iter().enumerate() {
             let a = &arrays[&format!("param.{}.{k}", node.name())];
             net.params[p].data.copy_from_slice(&a.data);
         }
     }
-    let mut solver = Solver::new(param, net, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+    let rules = validate(&param).unwrap_or_else(|e| panic!("{e}"));
+    let mut solver = Solver::new(param, rules, net, Vec::new());
     let data = arrays["input.data"].data.clone();
     let label = arrays["input.label"].data.clone();
     let mut feed = |net: &mut Net| {

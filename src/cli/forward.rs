@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::check::{parse_input_shape, parse_phase};
+use super::args::{parse_input_shape, parse_phase};
 use crate::error::{Error, Result};
 use crate::io::npy::{read_npy, write_npz, Array};
 use crate::net::{Net, NetOptions};
-use crate::proto::Phase;
+use crate::proto::{NetState, Phase};
 use crate::shape::Shape;
 
 #[derive(Args, Debug, Clone)]
@@ -65,15 +65,17 @@ fn array_of(shape: &[usize], data: &[f32]) -> Array {
 
 /// Runs the pass and returns the arrays to dump.
 pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
-    let options = NetOptions {
-        phase: args.phase,
+    let state = NetState {
+        phase: Some(args.phase),
         level: args.level,
-        stages: args.stages.clone(),
+        stage: args.stages.clone(),
+    };
+    let options = NetOptions {
         data_shapes: args.input_shapes.iter().cloned().collect(),
         external_data: !args.input_shapes.is_empty(),
         seed: args.seed,
     };
-    let mut net = Net::from_file(&args.model, &options)?;
+    let mut net = Net::from_file(&args.model, &state, &options)?;
     if let Some(w) = &args.weights {
         net.load_caffemodel(w)?;
     }

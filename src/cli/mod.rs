@@ -1,6 +1,7 @@
 //! The `caffers` command line. Only this module knows the terminal: commands
 //! return text or errors, and `run` prints them and picks the exit code.
 
+pub mod args;
 pub mod check;
 pub mod data;
 pub mod forward;
@@ -8,6 +9,7 @@ pub mod test;
 pub mod time;
 pub mod train;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +49,10 @@ pub enum Command {
 /// user error (reported on stderr), 2 on bad usage (clap's own).
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    // Log lines go to stderr, as Caffe's tools log with `alsologtostderr`.
+    let _ = crate::log::set_sink(Box::new(|line: &str| {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }));
     let settings = match crate::settings::RunSettings::load_from(std::path::Path::new(".")) {
         Ok(s) => s,
         Err(e) => {

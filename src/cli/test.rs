@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::check::parse_phase;
+use super::args::parse_phase;
 use crate::error::Result;
 use crate::log::info;
 use crate::net::{Net, NetOptions};
-use crate::proto::Phase;
+use crate::proto::{NetState, Phase};
 use crate::solver::solve::output_values;
 
 #[derive(Args, Debug, Clone)]
@@ -33,13 +33,12 @@ pub struct TestArgs {
 
 /// Scores the model; returns (output name, mean, loss weight) per output element.
 pub fn score(args: &TestArgs) -> Result<Vec<(String, f32, f32)>> {
-    let options = NetOptions {
-        phase: args.phase,
+    let state = NetState {
+        phase: Some(args.phase),
         level: args.level,
-        stages: args.stages.clone(),
-        ..Default::default()
+        stage: args.stages.clone(),
     };
-    let mut net = Net::from_file(&args.model, &options)?;
+    let mut net = Net::from_file(&args.model, &state, &NetOptions::default())?;
     net.load_caffemodel(&args.weights)?;
     let mut sums: Vec<(String, f32, f32)> = Vec::new();
     let mut loss = 0.0;

@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::check::{parse_input_shape, parse_phase};
+use super::args::{parse_input_shape, parse_phase};
 use crate::error::Result;
+use crate::net::random_inputs::fill_random_inputs;
 use crate::net::{Net, NetOptions};
-use crate::proto::Phase;
-use crate::rng::Rng;
+use crate::proto::{NetState, Phase};
 use crate::shape::Shape;
 
 #[derive(Args, Debug, Clone)]
@@ -42,33 +42,6 @@ pub struct Timing {
     pub layers: Vec<(String, String, f64, f64)>,
     pub forward_ms: f64,
     pub backward_ms: f64,
-}
-
-/// Fills the net's source blobs with random values: labels (named `label*`, or a
-/// data layer's second top) with 0, everything else N(0, 1).
-pub fn fill_random_inputs(net: &mut Net, seed: u64) {
-    let mut rng = Rng::new(seed);
-    let sources: Vec<(Vec<String>, bool)> = net
-        .graph
-        .layers
-        .iter()
-        .filter(|n| n.bottoms.is_empty() && n.layer.is_source())
-        .map(|n| (n.param.top.clone(), n.type_name() != "Input"))
-        .collect();
-    for (tops, is_data_layer) in sources {
-        for (k, name) in tops.iter().enumerate() {
-            let s = net.data_slot(name).expect("source tops are blobs");
-            let label = name.starts_with("label") || (is_data_layer && k > 0);
-            let blob = &mut net.slots[s];
-            if label {
-                blob.data.iter_mut().for_each(|v| *v = 0.0);
-            } else {
-                blob.data
-                    .iter_mut()
-                    .for_each(|v| *v = rng.gaussian(0.0, 1.0));
-            }
-        }
-    }
 }
 
 /// Times `iterations` forward(-backward) passes layer by layer.
@@ -146,15 +119,17 @@ pub fn report(t: &Timing, iterations: usize) -> String {
 }
 
 pub fn run(args: &TimeArgs) -> Result<()> {
-    let options = NetOptions {
-        phase: args.phase,
+    let state = NetState {
+        phase: Some(args.phase),
         level: args.level,
-        stages: args.stages.clone(),
+        stage: args.stages.clone(),
+    };
+    let options = NetOptions {
         data_shapes: args.input_shapes.iter().cloned().collect(),
         external_data: true,
         seed: 1,
     };
-    let mut net = Net::from_file(&args.model, &options)?;
+    let mut net = Net::from_file(&args.model, &state, &options)?;
     fill_random_inputs(&mut net, 7);
     let timing = time_net(&mut net, args.iterations, args.forward_only)?;
     print!("{}", report(&timing, args.iterations));

@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 use crate::load::load_solver;
 use crate::log::info;
 use crate::net::Net;
-use crate::proto::{NetState, Phase, SolverMode, SolverParameter};
-use crate::solver::{Solver, TestNet};
+use crate::proto::{NetState, SolverMode, SolverParameter};
+use crate::solver::nets::{build_nets, run_seed, solver_nets};
+use crate::solver::Solver;
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
@@ -32,65 +33,12 @@ pub struct TrainArgs {
     pub level: Option<i32>,
 }
 
-/// The nets a solver names, built: the training net and each test net.
-pub fn build_nets(
-    solver: &SolverParameter,
-    solver_file: &Path,
-    extra: &NetState,
-    seed: u64,
-) -> Result<(Net, Vec<TestNet>)> {
-    let nets = super::check::solver_nets(solver, solver_file)?;
-    let mut train: Option<Net> = None;
-    let mut tests = Vec::new();
-    let mut test_index = 0;
-    for (loaded, state) in nets {
-        let phase = state.phase.unwrap_or(Phase::Test);
-        let mut stages = state.stage.clone();
-        let mut level = state.level;
-        if phase == Phase::Train {
-            stages.extend(extra.stage.iter().cloned());
-            level = extra.level.or(level);
-        }
-        let graph_state = crate::net::net_state(&loaded.net, phase, level, &stages);
-        let ctx = crate::layers::BuildContext {
-            phase: Some(phase),
-            ..Default::default()
-        };
-        let graph = crate::net::build(&loaded.net, &graph_state, &loaded.source, &ctx)?;
-        let net_seed = seed.wrapping_add(if phase == Phase::Train {
-            0
-        } else {
-            1 + test_index as u64
-        });
-        let net = Net::new(graph, loaded.net.force_backward(), net_seed)?;
-        if phase == Phase::Train && train.is_none() {
-            train = Some(net);
-        } else {
-            let iterations = solver
-                .test_iter
-                .get(test_index)
-                .copied()
-                .unwrap_or(0)
-                .max(0) as usize;
-            tests.push(TestNet { net, iterations });
-            test_index += 1;
-        }
-    }
-    let train = train.ok_or_else(|| {
-        Error::Usage(format!(
-            "{}: the solver names no training net",
-            solver_file.display()
-        ))
-    })?;
-    Ok((train, tests))
-}
-
 /// Makes missing datasets with known names before the nets are built
 /// (see [`crate::data::prepare`]).
 fn prepare_data(param: &SolverParameter, file: &Path) -> Result<()> {
     let settings = crate::settings::RunSettings::load_from(Path::new("."))?;
     let mut paths = Vec::new();
-    for (loaded, _) in super::check::solver_nets(param, file)? {
+    for (loaded, _) in solver_nets(param, file)? {
         paths.extend(crate::data::prepare::data_paths(&loaded.net));
     }
     crate::data::prepare::prepare(&paths, &settings).map_err(Error::Usage)
@@ -118,19 +66,6 @@ fn refuse_input_only(net: &Net, what: &str) -> Result<()> {
     }
 }
 
-/// The seed a run uses: the solver's random_seed, or one from the clock.
-pub fn run_seed(solver: &SolverParameter) -> u64 {
-    let seed = solver.random_seed();
-    if seed >= 0 {
-        seed as u64
-    } else {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-    }
-}
-
 pub fn run(args: &TrainArgs) -> Result<()> {
     let file = args
         .solver
@@ -143,7 +78,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         ));
     }
     let param = load_solver(&file)?;
-    crate::solver::validate(&param).map_err(|m| Error::file(file.display().to_string(), m))?;
+    let rules =
+        crate::solver::validate(&param).map_err(|m| Error::file(file.display().to_string(), m))?;
     if param.solver_mode() == SolverMode::Gpu {
         eprintln!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display());
     }
@@ -160,7 +96,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     for t in &tests {
         refuse_input_only(&t.net, "test")?;
     }
-    let mut solver = Solver::new(param, net, tests)?;
+    let mut solver = Solver::new(param, rules, net, tests);
     if let Some(weights) = &args.weights {
         for w in weights.split(',').filter(|w| !w.is_empty()) {
             info("caffe.cpp:226", &format!("Finetuning from {w}"));

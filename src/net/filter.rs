@@ -2,7 +2,9 @@
 //! stages), by each layer's include/exclude rules. A pure NetParameter → NetParameter
 //! function, as in Caffe.
 
-use crate::proto::{LayerParameter, NetParameter, NetState, NetStateRule};
+use std::collections::BTreeSet;
+
+use crate::proto::{LayerParameter, NetParameter, NetState, NetStateRule, Phase};
 
 /// Whether `state` satisfies `rule` (Caffe's Net::StateMeetsRule).
 pub fn state_meets_rule(state: &NetState, rule: &NetStateRule) -> bool {
@@ -80,10 +82,28 @@ pub fn describe_rule(rule: &NetStateRule) -> String {
     }
 }
 
+/// The phases a net's rules mention, TRAIN first; TEST alone when none do.
+pub fn phases_mentioned(net: &NetParameter) -> Vec<Phase> {
+    let mut phases = BTreeSet::new();
+    for l in &net.layer {
+        for r in l.include.iter().chain(&l.exclude) {
+            if let Some(p) = r.phase {
+                phases.insert(p.number());
+            }
+        }
+    }
+    if phases.is_empty() {
+        return vec![Phase::Test];
+    }
+    phases
+        .into_iter()
+        .filter_map(|n| Phase::from_number(n as i64))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::Phase;
 
     fn state(phase: Phase, level: i32, stages: &[&str]) -> NetState {
         NetState {
@@ -146,5 +166,20 @@ mod tests {
         assert_eq!(layer_included(&s, &l), Ok(false));
         l.include = vec![rule(None, None, None, &[], &[])];
         assert!(layer_included(&s, &l).is_err());
+    }
+
+    #[test]
+    fn phases_mentioned_train_first_or_test_alone() {
+        let mut net = NetParameter::default();
+        assert_eq!(phases_mentioned(&net), vec![Phase::Test]);
+        net.layer.push(LayerParameter {
+            exclude: vec![rule(Some(Phase::Test), None, None, &[], &[])],
+            ..Default::default()
+        });
+        net.layer.push(LayerParameter {
+            include: vec![rule(Some(Phase::Train), None, None, &[], &[])],
+            ..Default::default()
+        });
+        assert_eq!(phases_mentioned(&net), vec![Phase::Train, Phase::Test]);
     }
 }

@@ -1,40 +1,16 @@
 //! The net graph: the layers a NetState keeps, their bottoms resolved to the blobs
 //! earlier layers produced (in-place layers reuse their bottom's blob), every blob
-//! shaped, parameter shapes fixed, loss weights assigned and outputs found.
+//! shaped, parameter shapes fixed, loss weights assigned and outputs found — each a
+//! named step of [`build`].
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::filter::{describe_rule, filter_net, layer_included};
 use crate::error::{Error, LayerLocation, Result};
 use crate::layers::{self, BuildContext, Layer};
+use crate::load::NetSource;
 use crate::proto::{LayerParameter, NetParameter, NetState, Phase};
 use crate::shape::Shape;
-
-/// Where a net came from, for error messages.
-#[derive(Debug, Clone, Default)]
-pub struct NetSource {
-    pub file: Option<String>,
-    /// The line each entry of `NetParameter.layer` starts on (None for layers the
-    /// upgrade created).
-    pub layer_lines: Vec<Option<usize>>,
-    /// Where each layer starts (column) and the text of that line, for carets.
-    pub layer_snippets: Vec<Option<(usize, String)>>,
-}
-
-impl NetSource {
-    fn location(&self, index: usize) -> LayerLocation {
-        LayerLocation {
-            file: self.file.clone(),
-            line: self.layer_lines.get(index).copied().flatten(),
-            snippet: self
-                .layer_snippets
-                .get(index)
-                .cloned()
-                .flatten()
-                .map(Box::new),
-        }
-    }
-}
 
 /// The name Caffe gives the tops it adds to a loss layer that names none.
 pub const AUTOMATIC_TOP: &str = "(automatic)";
@@ -136,186 +112,111 @@ pub fn net_state(
     state
 }
 
-/// Builds and shapes the net for `state`.
+/// Builds and shapes the net for `state`, in Caffe's order: filter the layers by
+/// their rules, then add each kept layer to the graph, then find the outputs.
 pub fn build(
     net: &NetParameter,
     state: &NetState,
     source: &NetSource,
     ctx: &BuildContext,
 ) -> Result<NetGraph> {
-    let net_name = net.name().to_string();
-    let layer_error = |index: usize, layer: &LayerParameter, message: String| Error::Layer {
-        layer: layer.name().to_string(),
-        layer_type: layer.r#type().to_string(),
-        location: source.location(index),
-        message,
-    };
-    let kept = filter_net(net, state).map_err(|(i, m)| layer_error(i, &net.layer[i], m))?;
+    let kept = filter_net(net, state).map_err(|(i, m)| layer_error(source, i, &net.layer[i], m))?;
     let ctx = BuildContext {
         phase: state.phase,
         ..ctx.clone()
     };
-
-    let mut blobs: Vec<BlobNode> = Vec::new();
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut slots: Vec<Slot> = Vec::new();
-    // The latest slot of each blob.
-    let mut latest: Vec<usize> = Vec::new();
-    let mut nodes: Vec<LayerNode> = Vec::with_capacity(kept.len());
-    // Each layer name with the first layer that used it and whether it has parameters.
-    let mut layer_names: HashMap<String, (usize, bool)> = HashMap::new();
-    // Anonymous tops of loss layers: never net outputs, never found by name.
-    let mut anonymous: Vec<usize> = Vec::new();
-
-    for (source_index, mut param) in kept {
-        // Bottoms must be produced by earlier layers.
-        let mut bottoms = Vec::with_capacity(param.bottom.len());
-        for (i, name) in param.bottom.iter().enumerate() {
-            match by_name.get(name) {
-                Some(&id) => bottoms.push(id),
-                None => {
-                    let m = missing_bottom(net, state, &param, i, name, &by_name);
-                    return Err(layer_error(source_index, &param, m));
-                }
-            }
-        }
-
-        let mut layer =
-            layers::create(&param, &ctx).map_err(|m| layer_error(source_index, &param, m))?;
-        // Caffe's AutoTopBlobs: a loss layer given fewer tops than it needs gets
-        // anonymous ones (its loss still counts; it is not a net output).
-        let named_tops = param.top.len();
-        if layer.is_loss() {
-            let needed = layer.blob_counts().min_tops;
-            while param.top.len() < needed {
-                param.top.push(AUTOMATIC_TOP.to_string());
-            }
-        }
-        let err = |m: String| layer_error(source_index, &param, m);
-        if let Some(problem) = layer
-            .blob_counts()
-            .check(param.bottom.len(), param.top.len())
-        {
-            return Err(err(problem));
-        }
-
-        let bottom_shapes: Vec<Shape> = bottoms.iter().map(|&b| blobs[b].shape.clone()).collect();
-        let top_shapes = layer.reshape(&bottom_shapes).map_err(&err)?;
-        if top_shapes.len() != param.top.len() {
-            return Err(err(format!(
-                "computed {} top shape(s) for {} top(s)",
-                top_shapes.len(),
-                param.top.len()
-            )));
-        }
-
-        let index = nodes.len();
-        let bottom_slots: Vec<usize> = bottoms.iter().map(|&b| latest[b]).collect();
-        for (j, &s) in bottom_slots.iter().enumerate() {
-            slots[s].uses.push((index, j));
-        }
-        let mut tops = Vec::with_capacity(param.top.len());
-        let mut top_slots = Vec::with_capacity(param.top.len());
-        for (i, name) in param.top.iter().enumerate() {
-            let in_place = param.bottom.get(i) == Some(name);
-            if i >= named_tops {
-                let id = blobs.len();
-                blobs.push(BlobNode {
-                    name: name.clone(),
-                    shape: top_shapes[i].clone(),
-                    producers: vec![index],
-                    consumers: Vec::new(),
-                });
-                anonymous.push(id);
-                tops.push(id);
-                latest.push(slots.len());
-                top_slots.push(slots.len());
-                slots.push(Slot {
-                    blob: id,
-                    producer: index,
-                    uses: Vec::new(),
-                });
-                continue;
-            }
-            match by_name.get(name) {
-                Some(&id) if in_place => {
-                    if blobs[id].shape != top_shapes[i] {
-                        return Err(err(format!(
-                            "works in place on `{name}` but would change its shape from {:?} to {:?}",
-                            blobs[id].shape, top_shapes[i]
-                        )));
-                    }
-                    blobs[id].producers.push(index);
-                    tops.push(id);
-                    latest[id] = slots.len();
-                    top_slots.push(slots.len());
-                    slots.push(Slot {
-                        blob: id,
-                        producer: index,
-                        uses: Vec::new(),
-                    });
-                }
-                Some(_) => {
-                    return Err(err(format!(
-                        "top `{name}` is already produced by an earlier layer; a layer may only reuse a blob \
-                         name in place, as the top at the same position as that bottom"
-                    )))
-                }
-                None => {
-                    let id = blobs.len();
-                    blobs.push(BlobNode {
-                        name: name.clone(),
-                        shape: top_shapes[i].clone(),
-                        producers: vec![index],
-                        consumers: Vec::new(),
-                    });
-                    by_name.insert(name.clone(), id);
-                    tops.push(id);
-                    latest.push(slots.len());
-                    top_slots.push(slots.len());
-                    slots.push(Slot {
-                        blob: id,
-                        producer: index,
-                        uses: Vec::new(),
-                    });
-                }
-            }
-        }
-        for &b in &bottoms {
-            blobs[b].consumers.push(index);
-        }
-
-        let loss_weights = loss_weights(&param, layer.as_ref()).map_err(&err)?;
-        let param_specs = layer.param_specs(&param.param).map_err(&err)?;
-        let param_shapes = layer.param_shapes();
-        // Caffe allows two layers to share a name; weights are stored and loaded by
-        // layer name, so we allow it only while at most one of them has parameters.
-        if !param.name().is_empty() {
-            let has_params = !param_shapes.is_empty();
-            match layer_names.get(param.name()) {
-                Some(&(prev, prev_has_params)) if has_params || prev_has_params => {
-                    let at = source
-                        .location(prev)
-                        .line
-                        .map(|l| format!(" (line {l})"))
-                        .unwrap_or_default();
-                    return Err(err(format!(
-                        "another layer is also named `{}`{at}; layers with parameters need \
-                         unique names, since weights are saved and loaded by layer name",
-                        param.name()
-                    )));
-                }
-                Some(_) => {}
-                None => {
-                    layer_names.insert(param.name().to_string(), (source_index, has_params));
-                }
-            }
-        }
-        param.param = param_specs;
-        let location = source.location(source_index);
-        nodes.push(LayerNode {
-            param,
+    let mut wiring = Wiring::default();
+    for (source_index, param) in kept {
+        let added = KeptLayer {
+            net,
+            state,
+            source,
             source_index,
+        };
+        wiring.add_layer(&added, param, &ctx)?;
+    }
+    let outputs = wiring.outputs();
+    Ok(NetGraph {
+        name: net.name().to_string(),
+        state: state.clone(),
+        layers: wiring.nodes,
+        blobs: wiring.blobs,
+        slots: wiring.slots,
+        outputs,
+    })
+}
+
+fn layer_error(source: &NetSource, index: usize, layer: &LayerParameter, message: String) -> Error {
+    Error::Layer {
+        layer: layer.name().to_string(),
+        layer_type: layer.r#type().to_string(),
+        location: source.location(index),
+        message,
+    }
+}
+
+/// A layer the filter kept, with what its error messages and hints need.
+struct KeptLayer<'a> {
+    net: &'a NetParameter,
+    state: &'a NetState,
+    source: &'a NetSource,
+    /// Its index in the unfiltered NetParameter.
+    source_index: usize,
+}
+
+/// The graph as it grows, one kept layer at a time.
+#[derive(Default)]
+struct Wiring {
+    blobs: Vec<BlobNode>,
+    by_name: HashMap<String, usize>,
+    slots: Vec<Slot>,
+    /// The latest slot of each blob.
+    latest: Vec<usize>,
+    nodes: Vec<LayerNode>,
+    /// Each layer name with the first layer that used it and whether it has parameters.
+    layer_names: HashMap<String, (usize, bool)>,
+    /// Anonymous tops of loss layers: never net outputs, never found by name.
+    anonymous: Vec<usize>,
+}
+
+impl Wiring {
+    /// Connects a layer's bottoms, creates and shapes it, connects its tops, and
+    /// fixes its loss weights and parameters.
+    fn add_layer(
+        &mut self,
+        kept: &KeptLayer,
+        mut param: LayerParameter,
+        ctx: &BuildContext,
+    ) -> Result<()> {
+        let err = |param: &LayerParameter, m: String| {
+            layer_error(kept.source, kept.source_index, param, m)
+        };
+        let bottoms = self
+            .find_bottoms(kept, &param)
+            .map_err(|m| err(&param, m))?;
+        let (mut layer, named_tops) = create_layer(&mut param, ctx).map_err(|m| err(&param, m))?;
+        let bottom_shapes: Vec<Shape> = bottoms
+            .iter()
+            .map(|&b| self.blobs[b].shape.clone())
+            .collect();
+        let top_shapes =
+            shape_tops(layer.as_mut(), &param, &bottom_shapes).map_err(|m| err(&param, m))?;
+        let index = self.nodes.len();
+        let bottom_slots = self.read_bottoms(index, &bottoms);
+        let (tops, top_slots) = self
+            .connect_tops(index, &param, named_tops, &top_shapes)
+            .map_err(|m| err(&param, m))?;
+        let loss_weights = loss_weights(&param, layer.as_ref()).map_err(|m| err(&param, m))?;
+        let param_specs = layer
+            .param_specs(&param.param)
+            .map_err(|m| err(&param, m))?;
+        let param_shapes = layer.param_shapes();
+        self.claim_name(kept, &param, !param_shapes.is_empty())
+            .map_err(|m| err(&param, m))?;
+        param.param = param_specs;
+        self.nodes.push(LayerNode {
+            param,
+            source_index: kept.source_index,
             layer,
             bottoms,
             tops,
@@ -323,29 +224,206 @@ pub fn build(
             top_slots,
             param_shapes,
             loss_weights,
-            location,
+            location: kept.source.location(kept.source_index),
         });
+        Ok(())
     }
 
-    // Outputs: blobs whose last write nobody reads afterwards.
-    let mut outputs: BTreeSet<(String, usize)> = BTreeSet::new();
-    for (id, blob) in blobs.iter().enumerate() {
-        if anonymous.contains(&id) {
-            continue;
+    /// The blobs a layer's bottoms name, each produced by an earlier layer.
+    fn find_bottoms(&self, kept: &KeptLayer, param: &LayerParameter) -> Result<Vec<usize>, String> {
+        param
+            .bottom
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                self.by_name.get(name).copied().ok_or_else(|| {
+                    missing_bottom(kept.net, kept.state, param, i, name, &self.by_name)
+                })
+            })
+            .collect()
+    }
+
+    /// Records layer `index` as the reader of each bottom's latest version; returns
+    /// those versions' slots.
+    fn read_bottoms(&mut self, index: usize, bottoms: &[usize]) -> Vec<usize> {
+        let bottom_slots: Vec<usize> = bottoms.iter().map(|&b| self.latest[b]).collect();
+        for (j, &s) in bottom_slots.iter().enumerate() {
+            self.slots[s].uses.push((index, j));
         }
-        let last_write = *blob.producers.last().expect("every blob has a producer");
-        if !blob.consumers.iter().any(|&c| c > last_write) {
-            outputs.insert((blob.name.clone(), id));
+        for &b in bottoms {
+            self.blobs[b].consumers.push(index);
+        }
+        bottom_slots
+    }
+
+    /// A new slot that layer `index` writes for `blob`, now the blob's latest.
+    fn write_slot(&mut self, blob: usize, index: usize) -> usize {
+        let slot = self.slots.len();
+        self.slots.push(Slot {
+            blob,
+            producer: index,
+            uses: Vec::new(),
+        });
+        if blob == self.latest.len() {
+            self.latest.push(slot);
+        } else {
+            self.latest[blob] = slot;
+        }
+        slot
+    }
+
+    /// A new blob that layer `index` produces first.
+    fn new_blob(&mut self, name: &str, shape: &Shape, index: usize) -> usize {
+        let id = self.blobs.len();
+        self.blobs.push(BlobNode {
+            name: name.to_string(),
+            shape: shape.clone(),
+            producers: vec![index],
+            consumers: Vec::new(),
+        });
+        id
+    }
+
+    /// Gives each top of layer `index` its blob: a new one, or (in place, at the
+    /// position of the same-named bottom) a new version of the bottom's blob.
+    /// Tops past `named_tops` are the anonymous ones a loss layer was given.
+    fn connect_tops(
+        &mut self,
+        index: usize,
+        param: &LayerParameter,
+        named_tops: usize,
+        top_shapes: &[Shape],
+    ) -> Result<(Vec<usize>, Vec<usize>), String> {
+        let mut tops = Vec::with_capacity(param.top.len());
+        let mut top_slots = Vec::with_capacity(param.top.len());
+        for (i, name) in param.top.iter().enumerate() {
+            let in_place = param.bottom.get(i) == Some(name);
+            let id = if i >= named_tops {
+                let id = self.new_blob(name, &top_shapes[i], index);
+                self.anonymous.push(id);
+                id
+            } else {
+                match self.by_name.get(name) {
+                    Some(&id) if in_place => {
+                        if self.blobs[id].shape != top_shapes[i] {
+                            return Err(format!(
+                                "works in place on `{name}` but would change its shape from {:?} to {:?}",
+                                self.blobs[id].shape, top_shapes[i]
+                            ));
+                        }
+                        self.blobs[id].producers.push(index);
+                        id
+                    }
+                    Some(_) => {
+                        return Err(format!(
+                            "top `{name}` is already produced by an earlier layer; a layer may only reuse a blob \
+                             name in place, as the top at the same position as that bottom"
+                        ))
+                    }
+                    None => {
+                        let id = self.new_blob(name, &top_shapes[i], index);
+                        self.by_name.insert(name.clone(), id);
+                        id
+                    }
+                }
+            };
+            tops.push(id);
+            top_slots.push(self.write_slot(id, index));
+        }
+        Ok((tops, top_slots))
+    }
+
+    /// Caffe allows two layers to share a name; weights are stored and loaded by
+    /// layer name, so we allow it only while at most one of them has parameters.
+    fn claim_name(
+        &mut self,
+        kept: &KeptLayer,
+        param: &LayerParameter,
+        has_params: bool,
+    ) -> Result<(), String> {
+        if param.name().is_empty() {
+            return Ok(());
+        }
+        match self.layer_names.get(param.name()) {
+            Some(&(prev, prev_has_params)) if has_params || prev_has_params => {
+                let at = kept
+                    .source
+                    .location(prev)
+                    .line
+                    .map(|l| format!(" (line {l})"))
+                    .unwrap_or_default();
+                Err(format!(
+                    "another layer is also named `{}`{at}; layers with parameters need \
+                     unique names, since weights are saved and loaded by layer name",
+                    param.name()
+                ))
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.layer_names
+                    .insert(param.name().to_string(), (kept.source_index, has_params));
+                Ok(())
+            }
         }
     }
-    Ok(NetGraph {
-        name: net_name,
-        state: state.clone(),
-        layers: nodes,
-        blobs,
-        slots,
-        outputs: outputs.into_iter().map(|(_, id)| id).collect(),
-    })
+
+    /// Blobs whose last write nobody reads afterwards, in name order (Caffe keeps
+    /// them in a set).
+    fn outputs(&self) -> Vec<usize> {
+        let mut outputs: BTreeSet<(String, usize)> = BTreeSet::new();
+        for (id, blob) in self.blobs.iter().enumerate() {
+            if self.anonymous.contains(&id) {
+                continue;
+            }
+            let last_write = *blob.producers.last().expect("every blob has a producer");
+            if !blob.consumers.iter().any(|&c| c > last_write) {
+                outputs.insert((blob.name.clone(), id));
+            }
+        }
+        outputs.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+/// Creates a layer and checks its bottom and top counts; returns it with the
+/// number of tops the file named. Caffe's AutoTopBlobs: a loss layer given fewer
+/// tops than it needs gets anonymous ones (its loss still counts; it is not a net
+/// output).
+fn create_layer(
+    param: &mut LayerParameter,
+    ctx: &BuildContext,
+) -> Result<(Box<dyn Layer>, usize), String> {
+    let layer = layers::create(param, ctx)?;
+    let named_tops = param.top.len();
+    if layer.is_loss() {
+        let needed = layer.blob_counts().min_tops;
+        while param.top.len() < needed {
+            param.top.push(AUTOMATIC_TOP.to_string());
+        }
+    }
+    if let Some(problem) = layer
+        .blob_counts()
+        .check(param.bottom.len(), param.top.len())
+    {
+        return Err(problem);
+    }
+    Ok((layer, named_tops))
+}
+
+/// The layer's top shapes for its bottom shapes, one per top.
+fn shape_tops(
+    layer: &mut dyn Layer,
+    param: &LayerParameter,
+    bottom_shapes: &[Shape],
+) -> Result<Vec<Shape>, String> {
+    let top_shapes = layer.reshape(bottom_shapes)?;
+    if top_shapes.len() != param.top.len() {
+        return Err(format!(
+            "computed {} top shape(s) for {} top(s)",
+            top_shapes.len(),
+            param.top.len()
+        ));
+    }
+    Ok(top_shapes)
 }
 
 /// Caffe's SetLossWeights: explicit `loss_weight`s (one per top), or 1 on the first

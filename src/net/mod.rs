@@ -1,9 +1,13 @@
 //! From a NetParameter to a shaped graph: NetState filtering, blob wiring, shapes.
 
 pub mod filter;
+pub mod from_file;
 pub mod graph;
+pub mod random_inputs;
+pub mod report;
 pub mod run;
 pub mod weights;
 
-pub use graph::{build, net_state, BlobNode, LayerNode, NetGraph, NetSource, Slot};
-pub use run::{Net, NetOptions, ParamInfo};
+pub use from_file::{graph_of, NetOptions};
+pub use graph::{build, net_state, BlobNode, LayerNode, NetGraph, Slot};
+pub use run::{Net, ParamInfo};

@@ -461,47 +461,7 @@ fn need_backward(
     Ok((layer_need, bottom_need, param_need))
 }
 
-/// How to open a net file for running.
-#[derive(Debug, Clone)]
-pub struct NetOptions {
-    pub phase: Phase,
-    pub level: Option<i32>,
-    pub stages: Vec<String>,
-    /// Shapes for data tops (`--input-shape`).
-    pub data_shapes: HashMap<String, crate::shape::Shape>,
-    /// Data layers do not read their sources; their tops are filled from outside.
-    pub external_data: bool,
-    pub seed: u64,
-}
-
-impl Default for NetOptions {
-    fn default() -> Self {
-        NetOptions {
-            phase: Phase::Test,
-            level: None,
-            stages: Vec::new(),
-            data_shapes: HashMap::new(),
-            external_data: false,
-            seed: 1,
-        }
-    }
-}
-
 impl Net {
-    /// Reads, filters, shapes and allocates a net from a prototxt file.
-    pub fn from_file(path: &std::path::Path, options: &NetOptions) -> Result<Net> {
-        let loaded = crate::load::load_net(path)?;
-        let state =
-            super::graph::net_state(&loaded.net, options.phase, options.level, &options.stages);
-        let ctx = crate::layers::BuildContext {
-            phase: Some(options.phase),
-            data_shapes: options.data_shapes.clone(),
-            external_data: options.external_data,
-        };
-        let graph = super::graph::build(&loaded.net, &state, &loaded.source, &ctx)?;
-        Net::new(graph, loaded.net.force_backward(), options.seed)
-    }
-
     /// Tops of layers with no bottoms (Input and data layers): what feeds the net.
     pub fn input_blobs(&self) -> Vec<String> {
         let mut names = Vec::new();
@@ -517,9 +477,8 @@ impl Net {
 #[cfg(test)]
 mod tests {
     use crate::error::SourceFile;
-    use crate::layers::BuildContext;
-    use crate::net::{build, net_state, Net};
-    use crate::proto::Phase;
+    use crate::net::{Net, NetOptions};
+    use crate::proto::{NetState, Phase};
 
     /// A net whose convolution and inner product have the given lr_mult, run
     /// forward and backward on fixed input with force_backward; returns the
@@ -539,15 +498,15 @@ mod tests {
             layer {{ name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "l" }}"#
         );
         let loaded = crate::load::net_from_source(&SourceFile::new("t", text)).unwrap();
-        let state = net_state(&loaded.net, Phase::Train, None, &[]);
-        let graph = build(
-            &loaded.net,
-            &state,
-            &loaded.source,
-            &BuildContext::default(),
-        )
-        .unwrap();
-        let mut net = Net::new(graph, loaded.net.force_backward(), 3).unwrap();
+        let state = NetState {
+            phase: Some(Phase::Train),
+            ..Default::default()
+        };
+        let options = NetOptions {
+            seed: 3,
+            ..Default::default()
+        };
+        let mut net = Net::from_loaded(&loaded, &state, &options).unwrap();
         let x: Vec<f32> = (0..100)
             .map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0)
             .collect();

@@ -1,10 +1,11 @@
-//! Solvers: settings checks, learning-rate policies, the six update rules, and the
-//! iteration loop.
+//! Solvers: settings checks, the train and test nets, learning-rate policies, the
+//! six update rules, and the iteration loop.
 
 pub mod lr_policy;
+pub mod nets;
 pub mod solve;
 pub mod update;
 pub mod validate;
 
 pub use solve::{Solver, TestNet};
-pub use validate::validate;
+pub use validate::{validate, SolverRules};

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::lr_policy::learning_rate;
-use super::update::{compute_update, regularize, Rule, UpdateSettings};
+use super::update::{compute_update, regularize, UpdateSettings};
+use super::validate::SolverRules;
 use crate::error::{Error, Result};
 use crate::io::caffemodel::write_atomically;
 use crate::io::solverstate::{read_solverstate, solverstate_bytes, SolverSnapshot};
@@ -35,7 +36,8 @@ pub struct Solver {
     pub current_step: i32,
     /// Caffe's history_: one blob per parameter, then (AdaDelta, Adam) a second set.
     pub history: Vec<Vec<f32>>,
-    pub rule: Rule,
+    /// The parsed type, lr_policy and regularization_type of `param`.
+    pub rules: SolverRules,
     losses: Vec<f32>,
     pub smoothed_loss: f32,
     start_iter: i32,
@@ -50,29 +52,35 @@ pub struct Solver {
 pub static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
 
 impl Solver {
-    /// A solver over an already built training net and test nets.
-    pub fn new(param: SolverParameter, net: Net, test_nets: Vec<TestNet>) -> Result<Self> {
-        super::validate(&param).map_err(Error::Usage)?;
-        let rule = Rule::from_type(param.r#type()).expect("validated solver type");
-        let mut history = Vec::with_capacity(net.params.len() * rule.histories());
-        for _ in 0..rule.histories() {
+    /// A solver over an already built training net and test nets; `rules` is what
+    /// [`super::validate`] returned for `param` (a solver is validated once, by
+    /// whoever reads it, before its nets are built).
+    pub fn new(
+        param: SolverParameter,
+        rules: SolverRules,
+        net: Net,
+        test_nets: Vec<TestNet>,
+    ) -> Self {
+        let histories = rules.update.histories();
+        let mut history = Vec::with_capacity(net.params.len() * histories);
+        for _ in 0..histories {
             history.extend(net.params.iter().map(|p| vec![0.0; p.count()]));
         }
         let snapshot_prefix = PathBuf::from(param.snapshot_prefix());
-        Ok(Solver {
+        Solver {
             param,
             net,
             test_nets,
             iter: 0,
             current_step: 0,
             history,
-            rule,
+            rules,
             losses: Vec::new(),
             smoothed_loss: 0.0,
             start_iter: 0,
             last_test_scores: Vec::new(),
             snapshot_prefix,
-        })
+        }
     }
 
     /// One training iteration without testing, display or snapshots; returns the
@@ -106,7 +114,7 @@ impl Solver {
         );
         info(
             "solver.cpp:290",
-            &format!("Learning Rate Policy: {}", self.param.lr_policy()),
+            &format!("Learning Rate Policy: {}", self.rules.lr_policy.name()),
         );
         let start_iter = self.iter;
         let remaining = self.param.max_iter() - self.iter;
@@ -248,7 +256,12 @@ impl Solver {
 
     /// Learning rate, gradient clipping, then each parameter's update; `data -= diff`.
     pub fn apply_update(&mut self) -> f32 {
-        let rate = learning_rate(&self.param, self.iter, &mut self.current_step);
+        let rate = learning_rate(
+            self.rules.lr_policy,
+            &self.param,
+            self.iter,
+            &mut self.current_step,
+        );
         self.clip_gradients();
         let settings = UpdateSettings {
             momentum: self.param.momentum(),
@@ -258,7 +271,6 @@ impl Solver {
         };
         let iter_size = self.param.iter_size().max(1);
         let weight_decay = self.param.weight_decay();
-        let l1 = self.param.regularization_type() == "L1";
         let n = self.net.params.len();
         let (first, second) = self.history.split_at_mut(n);
         for p in 0..n {
@@ -275,9 +287,14 @@ impl Solver {
                 let scale = 1.0 / iter_size as f32;
                 blob.diff.iter_mut().for_each(|d| *d *= scale);
             }
-            regularize(l1, weight_decay * decay_mult, &blob.data, &mut blob.diff);
+            regularize(
+                self.rules.regularization,
+                weight_decay * decay_mult,
+                &blob.data,
+                &mut blob.diff,
+            );
             compute_update(
-                self.rule,
+                self.rules.update,
                 &settings,
                 rate * lr_mult,
                 self.iter,

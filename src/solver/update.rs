@@ -24,16 +24,30 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in the order Caffe registers the solvers.
+    pub const ALL: [Rule; 6] = [
+        Rule::Sgd,
+        Rule::Nesterov,
+        Rule::AdaGrad,
+        Rule::RmsProp,
+        Rule::AdaDelta,
+        Rule::Adam,
+    ];
+
+    /// The solver `type` that selects the rule.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Sgd => "SGD",
+            Rule::Nesterov => "Nesterov",
+            Rule::AdaGrad => "AdaGrad",
+            Rule::RmsProp => "RMSProp",
+            Rule::AdaDelta => "AdaDelta",
+            Rule::Adam => "Adam",
+        }
+    }
+
     pub fn from_type(name: &str) -> Option<Rule> {
-        Some(match name {
-            "SGD" => Rule::Sgd,
-            "Nesterov" => Rule::Nesterov,
-            "AdaGrad" => Rule::AdaGrad,
-            "RMSProp" => Rule::RmsProp,
-            "AdaDelta" => Rule::AdaDelta,
-            "Adam" => Rule::Adam,
-            _ => return None,
-        })
+        Rule::ALL.into_iter().find(|r| r.name() == name)
     }
 
     /// History blobs per parameter: AdaDelta and Adam keep two (Caffe appends the
@@ -106,14 +120,36 @@ pub fn compute_update(
     }
 }
 
+/// A solver's `regularization_type`, parsed once when the solver is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regularization {
+    L1,
+    L2,
+}
+
+impl Regularization {
+    pub const ALL: [Regularization; 2] = [Regularization::L1, Regularization::L2];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Regularization::L1 => "L1",
+            Regularization::L2 => "L2",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Regularization> {
+        Regularization::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
 /// Adds weight decay to a gradient (Caffe's Regularize): L2 adds `decay·w`, L1
 /// adds `decay·sign(w)`.
-pub fn regularize(l1: bool, local_decay: f32, data: &[f32], diff: &mut [f32]) {
+pub fn regularize(kind: Regularization, local_decay: f32, data: &[f32], diff: &mut [f32]) {
     if local_decay == 0.0 {
         return;
     }
     for (d, &w) in diff.iter_mut().zip(data) {
-        *d += if l1 {
+        *d += if kind == Regularization::L1 {
             local_decay
                 * (if w > 0.0 {
                     1.0

@@ -1,21 +1,19 @@
-//! Checks a SolverParameter once, before anything runs, with Caffe's rules.
+//! Checks a SolverParameter once, before anything runs, with Caffe's rules, and
+//! parses the settings the iterations branch on (type, lr_policy,
+//! regularization_type) into enums.
 
+use super::lr_policy::LrPolicy;
+use super::update::{Regularization, Rule};
 use crate::error::did_you_mean;
 use crate::proto::SolverParameter;
 
-/// The solver types Caffe registers.
-pub const SOLVER_TYPES: &[&str] = &["SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam"];
-
-/// The learning-rate policies of Caffe's SGDSolver::GetLearningRate.
-pub const LR_POLICIES: &[&str] = &[
-    "fixed",
-    "step",
-    "exp",
-    "inv",
-    "multistep",
-    "poly",
-    "sigmoid",
-];
+/// What a valid solver's named settings parsed into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SolverRules {
+    pub update: Rule,
+    pub lr_policy: LrPolicy,
+    pub regularization: Regularization,
+}
 
 fn unknown(what: &str, value: &str, known: &[&str]) -> String {
     let hint = did_you_mean(value, known.iter().copied())
@@ -24,42 +22,45 @@ fn unknown(what: &str, value: &str, known: &[&str]) -> String {
     format!("unknown {what} `{value}`{hint}")
 }
 
-/// Validates the settings a solver run depends on.
-pub fn validate(s: &SolverParameter) -> Result<(), String> {
+/// Validates the settings a solver run depends on, and returns them parsed.
+pub fn validate(s: &SolverParameter) -> Result<SolverRules, String> {
     let ty = s.r#type();
-    if !SOLVER_TYPES.contains(&ty) {
-        return Err(unknown("solver type", ty, SOLVER_TYPES));
-    }
+    let update = Rule::from_type(ty)
+        .ok_or_else(|| unknown("solver type", ty, &Rule::ALL.map(Rule::name)))?;
+    let policy_names = LrPolicy::ALL.map(LrPolicy::name);
     let policy = s.lr_policy();
     if policy.is_empty() {
         return Err(format!(
             "lr_policy is not set (one of {})",
-            LR_POLICIES.join(", ")
+            policy_names.join(", ")
         ));
     }
-    if !LR_POLICIES.contains(&policy) {
-        return Err(unknown("lr_policy", policy, LR_POLICIES));
-    }
-    if matches!(policy, "step" | "sigmoid") && s.stepsize() <= 0 {
+    let lr_policy =
+        LrPolicy::from_name(policy).ok_or_else(|| unknown("lr_policy", policy, &policy_names))?;
+    if matches!(lr_policy, LrPolicy::Step | LrPolicy::Sigmoid) && s.stepsize() <= 0 {
         return Err(format!("lr_policy `{policy}` needs stepsize > 0"));
     }
-    if policy == "poly" && s.max_iter() <= 0 {
+    if lr_policy == LrPolicy::Poly && s.max_iter() <= 0 {
         return Err("lr_policy `poly` needs max_iter > 0".into());
     }
     if s.stepvalue.windows(2).any(|w| w[1] < w[0]) {
         return Err("stepvalue must be increasing".into());
     }
     let reg = s.regularization_type();
-    if reg != "L1" && reg != "L2" {
-        return Err(unknown("regularization_type", reg, &["L1", "L2"]));
-    }
-    if matches!(ty, "AdaGrad" | "RMSProp") && s.momentum() != 0.0 {
+    let regularization = Regularization::from_name(reg).ok_or_else(|| {
+        unknown(
+            "regularization_type",
+            reg,
+            &Regularization::ALL.map(Regularization::name),
+        )
+    })?;
+    if matches!(update, Rule::AdaGrad | Rule::RmsProp) && s.momentum() != 0.0 {
         return Err(format!(
             "momentum must be 0 for {ty} (it is {})",
             s.momentum()
         ));
     }
-    if ty == "RMSProp" && !(0.0..=1.0).contains(&s.rms_decay()) {
+    if update == Rule::RmsProp && !(0.0..=1.0).contains(&s.rms_decay()) {
         return Err("rms_decay must be between 0 and 1".into());
     }
     if s.iter_size() < 1 {
@@ -74,7 +75,11 @@ pub fn validate(s: &SolverParameter) -> Result<(), String> {
     if s.max_iter() < 0 {
         return Err("max_iter must not be negative".into());
     }
-    Ok(())
+    Ok(SolverRules {
+        update,
+        lr_policy,
+        regularization,
+    })
 }
 
 #[cfg(test)]
@@ -98,5 +103,32 @@ mod tests {
             ..Default::default()
         };
         assert!(validate(&s).unwrap_err().contains("did you mean `Adam`?"));
+    }
+
+    #[test]
+    fn names_parse_into_the_rules() {
+        let s = SolverParameter {
+            lr_policy: Some("multistep".into()),
+            r#type: Some("Nesterov".into()),
+            regularization_type: Some("L1".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&s),
+            Ok(SolverRules {
+                update: Rule::Nesterov,
+                lr_policy: LrPolicy::Multistep,
+                regularization: Regularization::L1,
+            })
+        );
+        let s = SolverParameter {
+            lr_policy: Some("fixed".into()),
+            regularization_type: Some("L3".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&s).unwrap_err(),
+            "unknown regularization_type `L3` — did you mean `L1`?"
+        );
     }
 }
