@@ -159,42 +159,42 @@ pub struct Plan {
     x_len: usize,
     y_len: usize,
     y_channels: usize,
-    /// Scratch `col` lengths of a forward and of a backward pass.
+    /// Scratch `col` lengths of a forward pass, of a backward pass, and of a
+    /// backward pass that computes the gradient of `x`.
     forward_col: usize,
     backward_col: usize,
+    data_grad_col: usize,
     scratch: Vec<Scratch>,
 }
 
 impl Plan {
     /// The plan for `images` images of shape `s`, transposed or not.
     pub fn new(s: ConvShape, transposed: bool, images: usize) -> Plan {
-        let (method, forward_col, backward_col) = if depthwise::applies(&s) {
+        let (method, forward_col, backward_col, data_grad_col) = if depthwise::applies(&s) {
             let len = depthwise::scratch_len(&s);
-            (Method::Depthwise, len, len)
+            (Method::Depthwise, len, len, len)
         } else {
             let product = Product::new(s);
             let data_grad = DataGrad::new(&s);
             let implicit_weights = implicit::suits_weights(&s);
             let cols = columns::col_len(&s);
-            let (forward_col, backward_col) = if transposed {
-                (data_grad.scratch_len(&s), cols)
+            let (forward_col, backward_col, data_grad_col) = if transposed {
+                (data_grad.scratch_len(&s), cols, cols)
             } else {
                 let weight_col = if implicit_weights {
                     cols.max(implicit::scratch_len(&s))
                 } else {
                     cols
                 };
-                (
-                    product.scratch_len(),
-                    weight_col.max(data_grad.scratch_len(&s)),
-                )
+                let data_grad_col = weight_col.max(data_grad.scratch_len(&s));
+                (product.scratch_len(), weight_col, data_grad_col)
             };
             let method = Method::Grouped {
                 product,
                 data_grad,
                 implicit_weights,
             };
-            (method, forward_col, backward_col)
+            (method, forward_col, backward_col, data_grad_col)
         };
         let (x_len, y_len, y_channels) = if transposed {
             (s.output_len(), s.input_len(), s.geom.channels)
@@ -211,6 +211,7 @@ impl Plan {
             y_channels,
             forward_col,
             backward_col,
+            data_grad_col,
             scratch: Vec::new(),
         }
     }
@@ -335,6 +336,7 @@ impl Plan {
                 if let Method::Grouped { data_grad, .. } = &mut self.method {
                     data_grad.prepare(&s, weights);
                 }
+                grow_cols(&mut self.scratch[..used], self.data_grad_col);
                 flipped = true;
             }
             let method = &self.method;
@@ -451,8 +453,8 @@ fn prepare_scratch(
     if scratch.len() < used {
         scratch.resize_with(used, Scratch::default);
     }
+    grow_cols(&mut scratch[..used], col);
     for sc in &mut scratch[..used] {
-        sc.col.resize(col, 0.0);
         if let Some((weight_len, bias_len)) = sums {
             sc.weight_grad.clear();
             sc.weight_grad.resize(weight_len, 0.0);
@@ -461,6 +463,17 @@ fn prepare_scratch(
         }
     }
     used
+}
+
+/// Makes every column buffer at least `len` long. They only grow: the kernels
+/// overwrite what they read, so re-zeroing a buffer that a forward pass had
+/// shortened would be wasted work on every backward pass.
+fn grow_cols(scratch: &mut [Scratch], len: usize) {
+    for sc in scratch {
+        if sc.col.len() < len {
+            sc.col.resize(len, 0.0);
+        }
+    }
 }
 
 /// Runs `f(images, out, scratch, parallelism)` over one contiguous range of
