@@ -3,6 +3,9 @@
 //! The flow a file takes: text ([`text`]) → typed Caffe schema ([`proto`], upgraded
 //! on [`load`]) → shaped graph ([`net`]) of [`layers`] → [`solver`]; [`cli`] wraps it.
 
+// Each unsafe operation inside an `unsafe fn` gets its own block and SAFETY note.
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod blob;
 pub mod check;
 pub mod cli;

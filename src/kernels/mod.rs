@@ -3,10 +3,8 @@
 //! layers, blobs or Caffe's parameter messages.
 
 pub mod conv;
-pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
-pub mod implicit_conv;
 pub mod parallel;
 pub mod phases;
 pub mod pool;

@@ -2,26 +2,16 @@
 //! ConvolutionParameter, output sizes by Caffe's rules, and forward/backward
 //! passes for one or two spatial axes.
 //!
-//! Both layers run the same per-image convolution ([`crate::kernels::conv`], or
-//! [`crate::kernels::depthwise`] when every group has one channel in and one
-//! out). Convolution maps bottom → top with it; Deconvolution is its transpose:
-//! its top is the convolution's input side and its bottom the output side, with
-//! Caffe's weight layout `[bottom channels, num_output / group, kh, kw]`.
-//!
-//! Images are split into one contiguous range per worker thread; each range owns
-//! a scratch buffer (column matrix, weight and bias gradient sums) kept in the
-//! layer, and the per-range gradient sums are added into the parameter diffs in
-//! range order, so results are bit-identical for a fixed thread count.
-
-use std::ops::Range;
-
-use rayon::prelude::*;
+//! Both layers run the same per-image convolution through a
+//! [`crate::kernels::conv::Plan`] made at reshape, which picks the kernels and
+//! owns their scratch. Convolution maps bottom → top with it; Deconvolution is
+//! its transpose: its top is the convolution's input side and its bottom the
+//! output side, with Caffe's weight layout
+//! `[bottom channels, num_output / group, kh, kw]`.
 
 use super::{BlobCounts, Layer, RunContext};
 use crate::blob::Blob;
-use crate::kernels::conv::{self, ConvShape, DataGrad};
-use crate::kernels::depthwise;
-use crate::kernels::gemm::Parallelism;
+use crate::kernels::conv::{BackwardPass, ConvShape, Plan};
 use crate::kernels::im2col::Geom2d;
 use crate::proto::{ConvolutionParameter, LayerParameter};
 use crate::rng::Rng;
@@ -139,25 +129,9 @@ pub struct Convolution {
     axis: i32,
     weight_shape: Shape,
     geometry: Option<ConvGeometry>,
-    /// The per-image convolution (input side = bottom for Convolution, top for
-    /// Deconvolution), fixed by `reshape`.
-    shape: Option<ConvShape>,
-    /// Images per bottom: the product of the axes before the channel axis.
-    images: usize,
-    /// Values per image of a bottom and of a top.
-    bottom_len: usize,
-    top_len: usize,
-    scratch: Vec<Scratch>,
-}
-
-/// One worker's buffers.
-#[derive(Default)]
-struct Scratch {
-    col: Vec<f32>,
-    /// This worker's weight-gradient sum: transposed per group on the GEMM path
-    /// (conv::backward_weights_t), in the weights' layout when depthwise.
-    weight_grad: Vec<f32>,
-    bias_grad: Vec<f32>,
+    /// The batch convolution (input side = bottom for Convolution, top for
+    /// Deconvolution), made by `reshape`; bottoms are its `x`, tops its `y`.
+    plan: Option<Plan>,
 }
 
 impl Convolution {
@@ -189,11 +163,7 @@ impl Convolution {
             group,
             weight_shape: Vec::new(),
             geometry: None,
-            shape: None,
-            images: 0,
-            bottom_len: 0,
-            top_len: 0,
-            scratch: Vec::new(),
+            plan: None,
         })
     }
 
@@ -250,10 +220,17 @@ impl Convolution {
         })
     }
 
-    /// Checks blob counts and parameter sizes before a pass; returns the shape.
-    fn check_run(&self, bottoms: usize, tops: usize, params: &[Blob]) -> Result<ConvShape, String> {
-        let s = self
-            .shape
+    /// Checks blob counts and parameter sizes before a pass; returns the
+    /// images, bottom and top values per image.
+    fn check_run(
+        &self,
+        bottoms: usize,
+        tops: usize,
+        params: &[Blob],
+    ) -> Result<(usize, usize, usize), String> {
+        let plan = self
+            .plan
+            .as_ref()
             .ok_or("the layer was run before its shapes were set")?;
         if bottoms != tops {
             return Err(format!("{bottoms} bottom(s) but {tops} top(s)"));
@@ -265,11 +242,11 @@ impl Convolution {
                 params.len()
             ));
         }
-        check_len("weight", params[0].count(), s.weight_len())?;
+        check_len("weight", params[0].count(), plan.shape().weight_len())?;
         if self.bias {
             check_len("bias", params[1].count(), self.num_output)?;
         }
-        Ok(s)
+        Ok((plan.images(), plan.x_len(), plan.y_len()))
     }
 }
 
@@ -281,83 +258,6 @@ fn check_len(what: &str, have: usize, want: usize) -> Result<(), String> {
             "{what} blob has {have} values where {want} are expected"
         ))
     }
-}
-
-/// Threads to use for `images` images: one range of images per worker.
-fn ranges(images: usize) -> (usize, usize) {
-    let threads = rayon::current_num_threads().max(1);
-    let per = images.div_ceil(threads.min(images).max(1)).max(1);
-    (images.div_ceil(per), per)
-}
-
-/// Sizes one scratch per range of images (clearing the gradient sums when
-/// `gradients` is given: the bias length); returns how many ranges there are.
-fn prepare_scratch(
-    scratch: &mut Vec<Scratch>,
-    images: usize,
-    s: &ConvShape,
-    col_len: usize,
-    gradients: Option<usize>,
-) -> usize {
-    let (used, _) = ranges(images);
-    let used = used.max(1);
-    if scratch.len() < used {
-        scratch.resize_with(used, Scratch::default);
-    }
-    let col = if depthwise::applies(s) {
-        depthwise::scratch_len(s)
-    } else {
-        col_len
-    };
-    for sc in &mut scratch[..used] {
-        sc.col.resize(col, 0.0);
-        if let Some(bias_len) = gradients {
-            sc.weight_grad.clear();
-            sc.weight_grad.resize(s.weight_len(), 0.0);
-            sc.bias_grad.clear();
-            sc.bias_grad.resize(bias_len, 0.0);
-        }
-    }
-    used
-}
-
-/// Runs `f(images, out, scratch, parallelism)` over one contiguous range of
-/// images per worker thread, in parallel; `out` (optional, `len` values per
-/// image) is split the same way. With a single range, the GEMMs themselves use
-/// every thread.
-fn run_chunks<F>(scratch: &mut [Scratch], images: usize, out: Option<(&mut [f32], usize)>, f: F)
-where
-    F: Fn(Range<usize>, Option<&mut [f32]>, &mut Scratch, Parallelism) + Sync,
-{
-    if images == 0 {
-        return;
-    }
-    let (used, per) = ranges(images);
-    if used <= 1 {
-        let threads = rayon::current_num_threads();
-        let par = if threads > 1 {
-            Parallelism::Rayon(threads)
-        } else {
-            Parallelism::None
-        };
-        f(0..images, out.map(|(o, _)| o), &mut scratch[0], par);
-        return;
-    }
-    let outs: Vec<Option<&mut [f32]>> = match out {
-        Some((o, len)) => o.chunks_mut(per * len).map(Some).collect(),
-        None => (0..used).map(|_| None).collect(),
-    };
-    outs.into_par_iter()
-        .zip(scratch[..used].par_iter_mut())
-        .enumerate()
-        .for_each(|(r, (o, sc))| {
-            f(
-                r * per..((r + 1) * per).min(images),
-                o,
-                sc,
-                Parallelism::None,
-            )
-        });
 }
 
 impl Layer for Convolution {
@@ -401,10 +301,9 @@ impl Layer for Convolution {
             vec![self.num_output, channels / self.group]
         };
         self.weight_shape.extend(&geometry.kernel);
-        self.shape = Some(self.conv_shape(&geometry, first, &top, channel_axis)?);
-        self.images = count(&first[..channel_axis]);
-        self.bottom_len = count(&first[channel_axis..]);
-        self.top_len = count(&top[channel_axis..]);
+        let shape = self.conv_shape(&geometry, first, &top, channel_axis)?;
+        let images = count(&first[..channel_axis]);
+        self.plan = Some(Plan::new(shape, self.transposed, images));
         self.geometry = Some(geometry);
         Ok(vec![top; bottoms.len()])
     }
@@ -427,54 +326,23 @@ impl Layer for Convolution {
         params: &mut [Blob],
         _ctx: &mut RunContext,
     ) -> Result<(), String> {
-        let s = self.check_run(bottoms.len(), tops.len(), params)?;
-        let (images, bottom_len, top_len) = (self.images, self.bottom_len, self.top_len);
-        let transposed = self.transposed;
-        let depthwise = depthwise::applies(&s);
+        let (images, bottom_len, top_len) = self.check_run(bottoms.len(), tops.len(), params)?;
+        for (bottom, top) in bottoms.iter().zip(tops.iter()) {
+            check_len("bottom", bottom.count(), images * bottom_len)?;
+            check_len("top", top.count(), images * top_len)?;
+        }
         let weights = params[0].data.as_slice();
         let bias = if self.bias {
             Some(params[1].data.as_slice())
         } else {
             None
         };
-        let spatial_top = top_len / self.num_output;
-        // Deconvolution's forward is the convolution's data gradient.
-        let data_grad = if transposed && !depthwise {
-            DataGrad::plan(&s, weights)
-        } else {
-            DataGrad::Col2im
-        };
-        let col_len = s.col_len().max(data_grad.col_len(&s));
-        prepare_scratch(&mut self.scratch, images, &s, col_len, None);
-        for (bottom, top) in bottoms.iter().zip(tops.iter_mut()) {
-            check_len("bottom", bottom.count(), images * bottom_len)?;
-            check_len("top", top.count(), images * top_len)?;
-            let x = bottom.data.as_slice();
-            let run = |range: Range<usize>, y: Option<&mut [f32]>, sc: &mut Scratch, par| {
-                let y = y.expect("forward writes the top");
-                for (i, n) in range.enumerate() {
-                    let xi = &x[n * bottom_len..(n + 1) * bottom_len];
-                    let yi = &mut y[i * top_len..(i + 1) * top_len];
-                    match (transposed, depthwise) {
-                        (false, false) => conv::forward(&s, weights, xi, yi, &mut sc.col, par),
-                        (false, true) => depthwise::forward(&s, weights, xi, yi, &mut sc.col),
-                        (true, false) => data_grad.run(&s, weights, xi, yi, &mut sc.col, par),
-                        (true, true) => depthwise::backward_data(&s, weights, xi, yi),
-                    }
-                    if let Some(b) = bias {
-                        for (plane, &bv) in yi.chunks_mut(spatial_top).zip(b) {
-                            plane.iter_mut().for_each(|v| *v += bv);
-                        }
-                    }
-                }
-            };
-            run_chunks(
-                &mut self.scratch,
-                images,
-                Some((&mut top.data, top_len)),
-                run,
-            );
-        }
+        let plan = self.plan.as_mut().expect("checked by check_run");
+        let batches = bottoms
+            .iter()
+            .zip(tops.iter_mut())
+            .map(|(bottom, top)| (bottom.data.as_slice(), top.data.as_mut_slice()));
+        plan.forward(weights, bias, batches);
         Ok(())
     }
 
@@ -486,123 +354,40 @@ impl Layer for Convolution {
         params: &mut [Blob],
         ctx: &mut RunContext,
     ) -> Result<(), String> {
-        let s = self.check_run(bottoms.len(), tops.len(), params)?;
-        let (images, bottom_len, top_len) = (self.images, self.bottom_len, self.top_len);
-        let transposed = self.transposed;
-        let depthwise = depthwise::applies(&s);
+        let (images, bottom_len, top_len) = self.check_run(bottoms.len(), tops.len(), params)?;
         // Caffe's param_propagate_down: frozen (lr_mult 0) parameters get no gradient.
         let want_weights = ctx.param_wanted(0);
         let has_bias = self.bias && ctx.param_wanted(1);
-        let spatial_top = top_len / self.num_output;
-        let weights = params[0].data.as_slice();
         let any_propagate = propagate_down.iter().any(|&p| p);
         if !any_propagate && !want_weights && !has_bias {
             return Ok(());
         }
-        let data_grad = if any_propagate && !transposed && !depthwise {
-            DataGrad::plan(&s, weights)
-        } else {
-            DataGrad::Col2im
-        };
-        let col_len = s.col_len().max(data_grad.col_len(&s));
-        let used = prepare_scratch(
-            &mut self.scratch,
-            images,
-            &s,
-            col_len,
-            Some(self.num_output),
-        );
-        {
-            for (j, (top, bottom)) in tops.iter().zip(bottoms.iter_mut()).enumerate() {
-                check_len("top", top.count(), images * top_len)?;
-                check_len("bottom", bottom.count(), images * bottom_len)?;
+        for (top, bottom) in tops.iter().zip(bottoms.iter()) {
+            check_len("top", top.count(), images * top_len)?;
+            check_len("bottom", bottom.count(), images * bottom_len)?;
+        }
+        let batches = tops
+            .iter()
+            .zip(bottoms.iter_mut())
+            .enumerate()
+            .map(|(j, (top, bottom))| {
                 let propagate = propagate_down.get(j).copied().unwrap_or(false);
-                let dy = top.diff.as_slice();
-                let x = bottom.data.as_slice();
-                let run = |range: Range<usize>, dx: Option<&mut [f32]>, sc: &mut Scratch, par| {
-                    let mut dx = dx;
-                    for (i, n) in range.enumerate() {
-                        let dyi = &dy[n * top_len..(n + 1) * top_len];
-                        let xi = &x[n * bottom_len..(n + 1) * bottom_len];
-                        let dxi = dx
-                            .as_deref_mut()
-                            .map(|d| &mut d[i * bottom_len..(i + 1) * bottom_len]);
-                        if has_bias {
-                            for (acc, plane) in sc.bias_grad.iter_mut().zip(dyi.chunks(spatial_top))
-                            {
-                                *acc += plane.iter().sum::<f32>();
-                            }
-                        }
-                        let dw = &mut sc.weight_grad;
-                        match (transposed, depthwise) {
-                            (false, true) => {
-                                if want_weights {
-                                    depthwise::backward_weights(&s, xi, dyi, dw);
-                                }
-                                if let Some(dxi) = dxi {
-                                    depthwise::backward_data(&s, weights, dyi, dxi);
-                                }
-                            }
-                            (true, true) => {
-                                // The top is the input side, the bottom the output side.
-                                if want_weights {
-                                    depthwise::backward_weights(&s, dyi, xi, dw);
-                                }
-                                if let Some(dxi) = dxi {
-                                    depthwise::forward(&s, weights, dyi, dxi, &mut sc.col);
-                                }
-                            }
-                            (false, false) => {
-                                if want_weights {
-                                    conv::backward_weights_image(&s, xi, dyi, dw, &mut sc.col, par);
-                                }
-                                if let Some(dxi) = dxi {
-                                    data_grad.run(&s, weights, dyi, dxi, &mut sc.col, par);
-                                }
-                            }
-                            (true, false) => {
-                                if !want_weights && dxi.is_none() {
-                                    continue;
-                                }
-                                let cols = conv::column_matrix(&s, dyi, &mut sc.col);
-                                if want_weights {
-                                    conv::backward_weights_t(&s, cols, xi, dw, par);
-                                }
-                                if let Some(dxi) = dxi {
-                                    conv::forward_cols(&s, weights, cols, dxi, par);
-                                }
-                            }
-                        }
-                    }
-                };
-                let dx = if propagate {
-                    Some((bottom.diff.as_mut_slice(), bottom_len))
-                } else {
-                    None
-                };
-                run_chunks(&mut self.scratch, images, dx, run);
-            }
-        }
-        // Per-range sums, added in range order; the GEMM path sums the weight
-        // gradient transposed (see conv::backward_weights_t).
-        for sc in &self.scratch[..used] {
-            if want_weights && depthwise {
-                params[0]
-                    .diff
-                    .iter_mut()
-                    .zip(&sc.weight_grad)
-                    .for_each(|(d, g)| *d += g);
-            } else if want_weights {
-                conv::add_transposed_weights(&s, &sc.weight_grad, &mut params[0].diff);
-            }
-            if has_bias {
-                params[1]
-                    .diff
-                    .iter_mut()
-                    .zip(&sc.bias_grad)
-                    .for_each(|(d, g)| *d += g);
-            }
-        }
+                BackwardPass {
+                    x: bottom.data.as_slice(),
+                    dy: top.diff.as_slice(),
+                    dx: propagate.then_some(bottom.diff.as_mut_slice()),
+                }
+            });
+        let (weight_blob, rest) = params.split_at_mut(1);
+        let weights = weight_blob[0].data.as_slice();
+        let weight_grad = want_weights.then_some(weight_blob[0].diff.as_mut_slice());
+        let bias_grad = if has_bias {
+            Some(rest[0].diff.as_mut_slice())
+        } else {
+            None
+        };
+        let plan = self.plan.as_mut().expect("checked by check_run");
+        plan.backward(weights, batches, weight_grad, bias_grad);
         Ok(())
     }
 

@@ -1,10 +1,10 @@
 //! Depthwise convolution (group = input channels = output channels) computed
 //! directly: one small kernel per channel, no im2col and no per-channel GEMMs.
-//! Same shapes and conventions as [`super::conv`].
+//! Same shapes and conventions as [`ConvShape`].
 
-use super::conv::ConvShape;
-use super::im2col::{copy_row, Geom2d};
-use super::phases::Phases;
+use super::shape::ConvShape;
+use crate::kernels::im2col::{copy_row, Geom2d};
+use crate::kernels::phases::Phases;
 
 /// Whether `s` is depthwise (each output channel sees exactly its own input channel).
 pub fn applies(s: &ConvShape) -> bool {
@@ -225,14 +225,10 @@ pub fn backward_weights(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::conv::tests::{naive_forward, random_shape};
-    use crate::kernels::conv::{self};
+    use crate::kernels::conv::columns;
+    use crate::kernels::conv::testing::{naive_forward, rand, random_shape};
     use crate::kernels::gemm::Parallelism;
     use crate::rng::Rng;
-
-    fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
-        (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
-    }
 
     #[test]
     fn matches_the_definition_and_the_gemm_path() {
@@ -254,11 +250,11 @@ mod tests {
                 assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
             }
 
-            let mut col = vec![0.0; s.col_len()];
+            let mut col = vec![0.0; columns::col_len(&s)];
             let mut dx = vec![f32::NAN; s.input_len()];
             let mut dx_ref = vec![0.0; s.input_len()];
             backward_data(&s, &w, &dy, &mut dx);
-            conv::backward_data(&s, &w, &dy, &mut dx_ref, &mut col, Parallelism::None);
+            columns::backward_data(&s, &w, &dy, &mut dx_ref, &mut col, Parallelism::None);
             for (a, b) in dx.iter().zip(&dx_ref) {
                 assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
             }
@@ -266,7 +262,7 @@ mod tests {
             let mut dw = vec![0.5; s.weight_len()];
             let mut dw_ref = vec![0.5; s.weight_len()];
             backward_weights(&s, &x, &dy, &mut dw);
-            conv::backward_weights(&s, &x, &dy, &mut dw_ref, &mut col, Parallelism::None);
+            columns::backward_weights(&s, &x, &dy, &mut dw_ref, &mut col, Parallelism::None);
             for (a, b) in dw.iter().zip(&dw_ref) {
                 assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{s:?}: {a} vs {b}");
             }

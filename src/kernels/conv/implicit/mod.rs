@@ -13,9 +13,8 @@
 //! (c, ki, kj), with fused multiply-adds; im2col + GEMM rounds differently, within
 //! the fixtures' tolerance.
 
-use super::conv::ConvShape;
-use super::gemm::Parallelism;
-use super::im2col::{copy_row, pad_image};
+use super::shape::ConvShape;
+use crate::kernels::im2col::{copy_row, pad_image};
 
 #[cfg(target_arch = "x86_64")]
 mod tiles;
@@ -55,15 +54,13 @@ impl Layout {
     }
 }
 
-/// Whether [`forward`] computes `s` here: a shape it can compute, at most a
-/// quarter more work on the wide rows (cifar10_quick's 8×8 conv3, 12 wide
-/// padded, is faster through the column matrix), and the single-threaded
-/// per-image call (the batch is split over threads outside).
-pub fn applies(s: &ConvShape, par: Parallelism) -> bool {
+/// Whether [`forward`] is the faster product for `s`: a shape it can compute,
+/// with at most a quarter more work on the wide rows (cifar10_quick's 8×8
+/// conv3, 12 wide padded, is faster through the column matrix). It runs on one
+/// thread, so it only pays where the batch is split over threads outside.
+pub fn suits(s: &ConvShape) -> bool {
     let g = &s.geom;
-    matches!(par, Parallelism::None)
-        && 4 * (g.width + 2 * g.pad[1]) <= 5 * g.out_width
-        && computable(s)
+    4 * (g.width + 2 * g.pad[1]) <= 5 * g.out_width && computable(s)
 }
 
 /// Shapes the kernels handle: stride 1, a real (not 1×1) kernel, Caffe's output
@@ -124,6 +121,10 @@ pub fn scratch_len(s: &ConvShape) -> usize {
 
 /// `output = W · im2col(input)` per group (output overwritten), for shapes
 /// [`computable`] here.
+///
+/// # Panics
+/// On a geometry the tiles cannot read safely (see [`GroupPass::new`]), buffers
+/// shorter than `s` needs, or a CPU without AVX-512 or AVX2+FMA.
 pub fn forward(
     s: &ConvShape,
     weights: &[f32],
@@ -131,27 +132,28 @@ pub fn forward(
     output: &mut [f32],
     scratch: &mut [f32],
 ) {
+    let pass = GroupPass::new(s, input.len(), output.len(), weights.len(), scratch.len());
     let isa = isa().expect("implicit convolution needs AVX-512 or AVX2+FMA");
-    forward_with(isa, s, weights, input, output, scratch);
+    forward_with(isa, &pass, weights, input, output, scratch);
 }
 
 fn forward_with(
     isa: Isa,
-    s: &ConvShape,
+    pass: &GroupPass,
     weights: &[f32],
     input: &[f32],
     output: &mut [f32],
     scratch: &mut [f32],
 ) {
-    let pass = GroupPass::new(s, input.len(), output.len(), weights.len(), scratch.len());
+    let s = pass.s;
     let (g, layout, og, k, ohw) = (&s.geom, &pass.layout, pass.og, pass.k, pass.ohw);
     for grp in 0..s.group {
         let (padded, wide) = pass.pad_group(input, grp, scratch);
         let wide = &mut wide[..og * layout.wide_len];
         let w = &weights[grp * og * k..(grp + 1) * og * k];
         // SAFETY: `isa` came from the CPU's feature checks; wide_len is a multiple
-        // of 16; every read stays inside `padded` (Layout's slack) and `w`, every
-        // write inside `wide`.
+        // of 16; every read stays inside `padded` (Layout's slack, for the
+        // geometry GroupPass::new checked) and `w`, every write inside `wide`.
         #[cfg(target_arch = "x86_64")]
         unsafe {
             tiles::gemm(isa, og, layout.wide_len, w, padded, &pass.offsets, wide)
@@ -171,25 +173,17 @@ fn forward_with(
 }
 
 /// `weight_grad_t += (output_grad · im2col(input)ᵀ)ᵀ` per group, in the transposed
-/// layout of [`super::conv::backward_weights_t`] (per group: taps × output
+/// layout of [`super::columns::backward_weights_t`] (per group: taps × output
 /// channels). Output channels go across the vector lanes (the gradient is
 /// transposed to positions × channels first) and each tap's input value is
 /// broadcast, so every product lands in its own lane and nothing needs a
 /// horizontal sum. For shapes [`computable`] here with [`weight_lanes_fit`]
-/// ([`applies_to_weights`] says when it is the faster path).
+/// ([`suits_weights`] says when it is the faster path).
+///
+/// # Panics
+/// As [`forward`], and when the output channels per group are not a multiple
+/// of 16.
 pub fn backward_weights_t(
-    s: &ConvShape,
-    input: &[f32],
-    output_grad: &[f32],
-    weight_grad_t: &mut [f32],
-    scratch: &mut [f32],
-) {
-    let isa = isa().expect("implicit convolution needs AVX-512 or AVX2+FMA");
-    backward_weights_t_with(isa, s, input, output_grad, weight_grad_t, scratch);
-}
-
-fn backward_weights_t_with(
-    isa: Isa,
     s: &ConvShape,
     input: &[f32],
     output_grad: &[f32],
@@ -207,6 +201,19 @@ fn backward_weights_t_with(
         weight_grad_t.len(),
         scratch.len(),
     );
+    let isa = isa().expect("implicit convolution needs AVX-512 or AVX2+FMA");
+    backward_weights_t_with(isa, &pass, input, output_grad, weight_grad_t, scratch);
+}
+
+fn backward_weights_t_with(
+    isa: Isa,
+    pass: &GroupPass,
+    input: &[f32],
+    output_grad: &[f32],
+    weight_grad_t: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let s = pass.s;
     let (g, og, k, ohw) = (&s.geom, pass.og, pass.k, pass.ohw);
     // Where each output position reads in a tap's run.
     let positions: Vec<usize> = (0..g.out_height)
@@ -224,7 +231,7 @@ fn backward_weights_t_with(
         let dw = &mut weight_grad_t[grp * og * k..(grp + 1) * og * k];
         // SAFETY: `isa` came from the CPU's feature checks; reads stay inside
         // `padded` (every position is a valid output's) and `dy_t`, writes inside
-        // `dw`; og is a multiple of 16 (asserted above).
+        // `dw`; og is a multiple of 16 (asserted by backward_weights_t).
         #[cfg(target_arch = "x86_64")]
         unsafe {
             tiles::weight_gemm(isa, og, dy_t, &positions, padded, &pass.offsets, dw)
@@ -234,12 +241,12 @@ fn backward_weights_t_with(
     }
 }
 
-/// Whether [`backward_weights_t`] computes `s` here: a shape it can compute
-/// whose output channels per group fill whole vector registers, in the
-/// single-threaded per-image call. It reads only valid positions, so unlike
+/// Whether [`backward_weights_t`] is the faster path for `s`: a shape it can
+/// compute whose output channels per group fill whole vector registers (one
+/// thread, like [`forward`]). It reads only valid positions, so unlike
 /// [`forward`] it wastes nothing on narrow images.
-pub fn applies_to_weights(s: &ConvShape, par: Parallelism) -> bool {
-    matches!(par, Parallelism::None) && weight_lanes_fit(s) && computable(s)
+pub fn suits_weights(s: &ConvShape) -> bool {
+    weight_lanes_fit(s) && computable(s)
 }
 
 fn weight_lanes_fit(s: &ConvShape) -> bool {
@@ -264,10 +271,20 @@ struct GroupPass<'a> {
 }
 
 impl<'a> GroupPass<'a> {
-    /// Checks the buffer sizes: an image, an output (or its gradient), the
-    /// weights (or their gradient) and the scratch.
+    /// Checks, once per call, what the tiles' unchecked reads rely on: a
+    /// stride-1 geometry with Caffe's output size (so every tap of every wide
+    /// row stays inside the padded image and its slack) in whole groups, and
+    /// the buffer sizes: an image, an output (or its gradient), the weights (or
+    /// their gradient) and the scratch.
     fn new(s: &'a ConvShape, input: usize, output: usize, weights: usize, scratch: usize) -> Self {
         let g = &s.geom;
+        assert!(
+            g.is_dense_stride_one()
+                && s.group > 0
+                && g.channels.is_multiple_of(s.group)
+                && s.out_channels.is_multiple_of(s.group),
+            "implicit convolution needs stride 1, Caffe's output size and whole groups, not {s:?}"
+        );
         let layout = Layout::of(s);
         let (cg, og) = (g.channels / s.group, s.out_channels / s.group);
         let k = cg * g.kernel[0] * g.kernel[1];
@@ -321,8 +338,10 @@ impl<'a> GroupPass<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::conv;
-    use crate::kernels::conv::tests::{naive_forward, random_shape};
+    use crate::kernels::conv::columns;
+    use crate::kernels::conv::testing::{naive_forward, rand, random_shape};
+    use crate::kernels::gemm::Parallelism;
+    use crate::kernels::im2col::Geom2d;
     use crate::rng::Rng;
 
     #[test]
@@ -344,15 +363,14 @@ mod tests {
                 continue;
             }
             tested += 1;
-            let rand =
-                |rng: &mut Rng, n| (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<f32>>();
             let w = rand(&mut rng, s.weight_len());
             let x = rand(&mut rng, s.input_len());
             let mut y = vec![f32::NAN; s.output_len()];
             let mut scratch = vec![f32::NAN; scratch_len(&s)];
             let want = naive_forward(&s, &w, &x);
+            let pass = GroupPass::new(&s, x.len(), y.len(), w.len(), scratch.len());
             for isa in Isa::available() {
-                forward_with(isa, &s, &w, &x, &mut y, &mut scratch);
+                forward_with(isa, &pass, &w, &x, &mut y, &mut scratch);
                 for (a, b) in y.iter().zip(&want) {
                     assert!(
                         (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
@@ -380,19 +398,18 @@ mod tests {
                 continue;
             }
             tested += 1;
-            let rand =
-                |rng: &mut Rng, n| (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<f32>>();
             let x = rand(&mut rng, s.input_len());
             let dy = rand(&mut rng, s.output_len());
             let start = rand(&mut rng, s.weight_len());
             let mut expected = start.clone();
             let mut col = vec![0.0; s.geom.im2col_len()];
             crate::kernels::im2col::im2col(&s.geom, &x, &mut col);
-            conv::backward_weights_t(&s, &col, &dy, &mut expected, Parallelism::None);
+            columns::backward_weights_t(&s, &col, &dy, &mut expected, Parallelism::None);
             for isa in Isa::available() {
                 let mut dw = start.clone();
                 let mut scratch = vec![f32::NAN; scratch_len(&s)];
-                backward_weights_t_with(isa, &s, &x, &dy, &mut dw, &mut scratch);
+                let pass = GroupPass::new(&s, x.len(), dy.len(), dw.len(), scratch.len());
+                backward_weights_t_with(isa, &pass, &x, &dy, &mut dw, &mut scratch);
                 for (a, b) in dw.iter().zip(&expected) {
                     assert!(
                         (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
@@ -409,11 +426,61 @@ mod tests {
         let mut rng = Rng::new(5);
         let mut s = random_shape(&mut rng);
         s.geom.stride = [2, 1];
-        assert!(!applies(&s, Parallelism::None));
+        assert!(!suits(&s) && !suits_weights(&s));
         s.geom.stride = [1, 1];
         s.geom.kernel = [1, 1];
         s.geom.pad = [0, 0];
         (s.geom.out_height, s.geom.out_width) = (s.geom.height, s.geom.width);
-        assert!(!applies(&s, Parallelism::None));
+        assert!(!suits(&s) && !suits_weights(&s));
+    }
+
+    /// A 3×3 stride-1 convolution of a 6×6 image claiming 12 output rows where
+    /// its geometry gives 4: the tiles would read 40 values past the padded
+    /// image (its buffers are sized for what it claims, so only the geometry
+    /// check can catch it).
+    fn inconsistent() -> ConvShape {
+        ConvShape {
+            geom: Geom2d {
+                channels: 2,
+                height: 6,
+                width: 6,
+                kernel: [3, 3],
+                pad: [0, 0],
+                stride: [1, 1],
+                dilation: [1, 1],
+                out_height: 12,
+                out_width: 4,
+            },
+            out_channels: 16,
+            group: 1,
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "implicit convolution needs stride 1, Caffe's output size")]
+    fn forward_refuses_an_inconsistent_geometry() {
+        let s = inconsistent();
+        let mut rng = Rng::new(3);
+        let (w, x) = (
+            rand(&mut rng, s.weight_len()),
+            rand(&mut rng, s.input_len()),
+        );
+        let mut y = vec![0.0; s.output_len()];
+        let mut scratch = vec![0.0; scratch_len(&s)];
+        forward(&s, &w, &x, &mut y, &mut scratch);
+    }
+
+    #[test]
+    #[should_panic(expected = "implicit convolution needs stride 1, Caffe's output size")]
+    fn weight_gradient_refuses_an_inconsistent_geometry() {
+        let s = inconsistent();
+        let mut rng = Rng::new(4);
+        let (x, dy) = (
+            rand(&mut rng, s.input_len()),
+            rand(&mut rng, s.output_len()),
+        );
+        let mut dw = vec![0.0; s.weight_len()];
+        let mut scratch = vec![0.0; scratch_len(&s)];
+        backward_weights_t(&s, &x, &dy, &mut dw, &mut scratch);
     }
 }
