@@ -1,81 +1,41 @@
-//! `.binaryproto` mean files: one Caffe BlobProto, as `compute_image_mean` writes
-//! (legacy num/channels/height/width fields, num = 1) and DataTransformer reads.
+//! Mean image files (`.binaryproto`): one Caffe BlobProto (see
+//! [`crate::io::blob_proto`]), written as `compute_image_mean` does (legacy
+//! num/channels/height/width fields, num = 1) and read as DataTransformer does.
 
 use std::path::Path;
 
 use prost::Message;
 
-use crate::io::caffemodel::{BlobProtoBin, BlobShapeBin};
+use crate::io::blob_proto::{decode, to_legacy_bin};
 
-/// A mean image: shape (as stored) and values.
+/// A mean image: (channels, height, width) and its C×H×W values.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MeanBlob {
-    pub shape: Vec<usize>,
+pub struct MeanImage {
+    pub chw: (usize, usize, usize),
     pub data: Vec<f32>,
 }
 
-impl MeanBlob {
-    /// (channels, height, width) of a 1×C×H×W (or C×H×W) mean.
-    pub fn chw(&self) -> Result<(usize, usize, usize), String> {
-        match self.shape.as_slice() {
-            [1, c, h, w] | [c, h, w] => Ok((*c, *h, *w)),
-            s => Err(format!(
-                "a mean image must be 1×C×H×W, but this one is {s:?}"
-            )),
-        }
-    }
-}
-
-/// Reads a BlobProto from bytes (legacy 4-D fields or `shape`; float or double data).
-pub fn decode(bytes: &[u8]) -> Result<MeanBlob, String> {
-    let p = BlobProtoBin::decode(bytes).map_err(|e| format!("not a BlobProto: {e}"))?;
-    let legacy = p.num.is_some() || p.channels.is_some() || p.height.is_some() || p.width.is_some();
-    let dims: Vec<i64> = if legacy {
-        [p.num, p.channels, p.height, p.width]
-            .iter()
-            .map(|d| d.unwrap_or(1) as i64)
-            .collect()
-    } else {
-        p.shape.map(|s| s.dim).unwrap_or_default()
-    };
-    let shape = dims
-        .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| format!("negative dimension {d}")))
-        .collect::<Result<Vec<usize>, String>>()?;
-    let data: Vec<f32> = if p.data.is_empty() {
-        p.double_data.iter().map(|&v| v as f32).collect()
-    } else {
-        p.data
-    };
-    let n: usize = shape.iter().product();
-    if data.len() != n {
-        return Err(format!(
-            "shape {shape:?} needs {n} values but the blob holds {}",
-            data.len()
-        ));
-    }
-    Ok(MeanBlob { shape, data })
-}
-
-/// Encodes a 1×C×H×W mean as Caffe's compute_image_mean does.
-pub fn encode(channels: usize, height: usize, width: usize, data: &[f32]) -> Vec<u8> {
-    let p = BlobProtoBin {
-        num: Some(1),
-        channels: Some(channels as i32),
-        height: Some(height as i32),
-        width: Some(width as i32),
-        data: data.to_vec(),
-        ..Default::default()
-    };
-    p.encode_to_vec()
-}
-
-pub fn read(path: &Path) -> Result<MeanBlob, String> {
+/// Reads a mean file; its blob must be 1×C×H×W (or C×H×W).
+pub fn read(path: &Path) -> Result<MeanImage, String> {
     let bytes = std::fs::read(path)
         .map_err(|e| format!("cannot read mean file `{}`: {e}", path.display()))?;
-    decode(&bytes).map_err(|e| format!("mean file `{}`: {e}", path.display()))
+    let blob = decode(&bytes).map_err(|e| format!("mean file `{}` {e}", path.display()))?;
+    let chw = match blob.shape() {
+        [1, c, h, w] | [c, h, w] => (*c, *h, *w),
+        s => {
+            return Err(format!(
+                "mean file `{}`: a mean image must be 1×C×H×W, but this one is {s:?}",
+                path.display()
+            ))
+        }
+    };
+    Ok(MeanImage {
+        chw,
+        data: blob.data,
+    })
 }
 
+/// Writes a C×H×W mean as a 1×C×H×W blob.
 pub fn write(
     path: &Path,
     channels: usize,
@@ -83,40 +43,41 @@ pub fn write(
     width: usize,
     data: &[f32],
 ) -> Result<(), String> {
-    std::fs::write(path, encode(channels, height, width, data))
-        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
-}
-
-/// Keeps the `shape` form reachable for blobs written by newer tools.
-pub fn encode_with_shape(shape: &[usize], data: &[f32]) -> Vec<u8> {
-    BlobProtoBin {
-        shape: Some(BlobShapeBin {
-            dim: shape.iter().map(|&d| d as i64).collect(),
-        }),
-        data: data.to_vec(),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    let bytes = to_legacy_bin([1, channels, height, width], data).encode_to_vec();
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::blob_proto::to_bin;
 
     #[test]
-    fn round_trips_both_forms() {
+    fn round_trips_and_accepts_the_shape_form() {
+        let dir = std::env::temp_dir().join(format!("caffers-mean-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("mean.binaryproto");
         let data: Vec<f32> = (0..12).map(|i| i as f32 * 0.5).collect();
-        let m = decode(&encode(3, 2, 2, &data)).unwrap();
-        assert_eq!(m.shape, vec![1, 3, 2, 2]);
-        assert_eq!(m.data, data);
-        assert_eq!(m.chw().unwrap(), (3, 2, 2));
-        let m = decode(&encode_with_shape(&[1, 3, 2, 2], &data)).unwrap();
-        assert_eq!(
-            (m.shape.clone(), m.chw().unwrap()),
-            (vec![1, 3, 2, 2], (3, 2, 2))
+        write(&p, 3, 2, 2, &data).unwrap();
+        let want = MeanImage {
+            chw: (3, 2, 2),
+            data: data.clone(),
+        };
+        assert_eq!(read(&p).unwrap(), want);
+        std::fs::write(&p, to_bin(&[3, 2, 2], &data).encode_to_vec()).unwrap();
+        assert_eq!(read(&p).unwrap(), want);
+        std::fs::write(&p, to_bin(&[2, 3, 2, 1], &data).encode_to_vec()).unwrap();
+        let e = read(&p).unwrap_err();
+        assert!(
+            e.contains("mean.binaryproto") && e.contains("1×C×H×W"),
+            "{e}"
         );
-        let e = decode(&encode(3, 2, 3, &data)).unwrap_err();
-        assert!(e.contains("needs 18 values"), "{e}");
-        assert!(decode(&[0xff; 5]).unwrap_err().contains("not a BlobProto"));
+        std::fs::write(&p, to_bin(&[3, 2, 3], &data).encode_to_vec()).unwrap();
+        let e = read(&p).unwrap_err();
+        assert!(
+            e.contains("mean.binaryproto") && e.contains("(18 values) but holds 12"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

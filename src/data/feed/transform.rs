@@ -8,8 +8,8 @@
 //! offsets `Rand(H − crop + 1)`, `Rand(W − crop + 1)` in TRAIN; TEST crops the
 //! centre `((H − crop)/2, (W − crop)/2)`.
 
-use super::mean_file;
 use super::image::Image;
+use super::mean_file;
 use crate::proto::{Phase, TransformationParameter};
 use crate::rng::Rng;
 
@@ -41,10 +41,10 @@ impl Transformer {
         }
         let mean = if !mean_file.is_empty() {
             let m = mean_file::read(std::path::Path::new(mean_file))?;
-            let chw = m
-                .chw()
-                .map_err(|e| format!("mean file `{mean_file}`: {e}"))?;
-            Mean::File { chw, data: m.data }
+            Mean::File {
+                chw: m.chw,
+                data: m.data,
+            }
         } else if !p.mean_value.is_empty() {
             Mean::Values(p.mean_value.clone())
         } else {
