@@ -170,12 +170,12 @@ mod tests {
         assert_eq!(b.shape(), &[2, 3]);
         assert!(b.fits(&[2, 3]) && !b.fits(&[1, 1, 2, 3]));
         let both = BlobProtoBin {
-            shape: to_bin(&[2, 3], &[]).shape,
-            ..to_legacy_bin([6, 1, 1, 1], &values(6))
+            shape: to_bin(&[6], &[]).shape,
+            ..to_legacy_bin([1, 1, 2, 3], &values(6))
         };
         let b = StoredBlob::from_bin(both).unwrap();
-        assert_eq!(b.shape(), &[6, 1, 1, 1][..]);
-        assert!(b.fits(&[6]) && !b.fits(&[2, 3]));
+        assert_eq!(b.shape(), &[1, 1, 2, 3][..]);
+        assert!(b.fits(&[2, 3]) && !b.fits(&[6]));
     }
 
     #[test]
