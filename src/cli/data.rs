@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::data::imageset::ImagesetOptions;
+use crate::data::tools::imageset::ImagesetOptions;
 use crate::error::{Error, Result};
 use crate::settings::RunSettings;
 
@@ -43,18 +43,18 @@ pub fn run(args: &DataArgs) -> Result<()> {
         Dataset::Mnist(a) => {
             let from = match &a.from {
                 Some(f) => f.clone(),
-                None => crate::data::prepare::mnist_source(&settings).map_err(usage)?,
+                None => crate::data::tools::prepare::mnist_source(&settings).map_err(usage)?,
             };
             let out = a.out.clone().unwrap_or_else(|| settings.data_dir().into());
-            crate::data::mnist::convert(&from, &out, None).map_err(usage)?
+            crate::data::tools::mnist::convert(&from, &out, None).map_err(usage)?
         }
         Dataset::Cifar10(a) => {
             let from = match &a.from {
                 Some(f) => f.clone(),
-                None => crate::data::prepare::cifar10_source(&settings).map_err(usage)?,
+                None => crate::data::tools::prepare::cifar10_source(&settings).map_err(usage)?,
             };
             let out = a.out.clone().unwrap_or_else(|| settings.data_dir().into());
-            crate::data::cifar10::convert(&from, &out, None).map_err(usage)?
+            crate::data::tools::cifar10::convert(&from, &out, None).map_err(usage)?
         }
     };
     for p in made {
@@ -114,7 +114,7 @@ pub fn convert_imageset(args: &ConvertImagesetArgs) -> Result<()> {
         encode_type: args.encode_type.clone(),
         seed: args.seed,
     };
-    let n = crate::data::imageset::convert_imageset(
+    let n = crate::data::tools::imageset::convert_imageset(
         &args.root_folder,
         &args.list_file,
         &args.db_name,
@@ -143,5 +143,5 @@ pub fn compute_mean(args: &ComputeMeanArgs) -> Result<()> {
             args.backend
         )));
     }
-    crate::data::mean::compute_mean_file(&args.db, &args.output).map_err(Error::Usage)
+    crate::data::tools::mean::compute_mean_file(&args.db, &args.output).map_err(Error::Usage)
 }

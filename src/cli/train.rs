@@ -34,14 +34,14 @@ pub struct TrainArgs {
 }
 
 /// Makes missing datasets with known names before the nets are built
-/// (see [`crate::data::prepare`]).
+/// (see [`crate::data::tools::prepare`]).
 fn prepare_data(param: &SolverParameter, file: &Path) -> Result<()> {
     let settings = crate::settings::RunSettings::load_from(Path::new("."))?;
     let mut paths = Vec::new();
     for (loaded, _) in solver_nets(param, file)? {
-        paths.extend(crate::data::prepare::data_paths(&loaded.net));
+        paths.extend(crate::data::tools::prepare::data_paths(&loaded.net));
     }
-    crate::data::prepare::prepare(&paths, &settings).map_err(Error::Usage)
+    crate::data::tools::prepare::prepare(&paths, &settings).map_err(Error::Usage)
 }
 
 /// A net whose data comes from Input layers cannot train: nothing fills them.

@@ -1,15 +1,10 @@
-//! Data on disk, as Caffe keeps it: `Datum` records in LMDBs, mean images in
-//! `.binaryproto` files, the DataTransformer, a prefetch thread, and the tools that
-//! make datasets (MNIST, CIFAR-10, image lists) and mean files.
+//! Data on disk, as Caffe keeps it, in two parts:
+//! - [`feed`]: what a training run reads — `Datum` records in LMDBs, image files and
+//!   image lists, mean images, the DataTransformer and the prefetch thread;
+//! - [`tools`]: what makes datasets before a run — the MNIST and CIFAR-10
+//!   converters, convert_imageset, compute_image_mean and `prepare`.
+//!
+//! The tools build on the feed's formats; the feed never uses the tools.
 
-pub mod binaryproto;
-pub mod cifar10;
-pub mod datum;
-pub mod image;
-pub mod imageset;
-pub mod lmdb;
-pub mod mean;
-pub mod mnist;
-pub mod prefetch;
-pub mod prepare;
-pub mod transform;
+pub mod feed;
+pub mod tools;

@@ -6,38 +6,9 @@ use std::path::Path;
 
 use prost::Message;
 
+use super::blob_proto::{to_bin, BlobProtoBin, StoredBlob};
 use crate::blob::Blob;
 use crate::error::{Error, Result};
-
-/// BlobShape (caffe.proto field numbers).
-#[derive(Clone, PartialEq, Message)]
-pub struct BlobShapeBin {
-    #[prost(int64, repeated, tag = "1")]
-    pub dim: Vec<i64>,
-}
-
-/// BlobProto: a shape (or the legacy 4-D num/channels/height/width) and values.
-#[derive(Clone, PartialEq, Message)]
-pub struct BlobProtoBin {
-    #[prost(int32, optional, tag = "1")]
-    pub num: Option<i32>,
-    #[prost(int32, optional, tag = "2")]
-    pub channels: Option<i32>,
-    #[prost(int32, optional, tag = "3")]
-    pub height: Option<i32>,
-    #[prost(int32, optional, tag = "4")]
-    pub width: Option<i32>,
-    #[prost(float, repeated, tag = "5")]
-    pub data: Vec<f32>,
-    #[prost(float, repeated, tag = "6")]
-    pub diff: Vec<f32>,
-    #[prost(message, optional, tag = "7")]
-    pub shape: Option<BlobShapeBin>,
-    #[prost(double, repeated, tag = "8")]
-    pub double_data: Vec<f64>,
-    #[prost(double, repeated, tag = "9")]
-    pub double_diff: Vec<f64>,
-}
 
 /// The parts of LayerParameter that weights need.
 #[derive(Clone, PartialEq, Message)]
@@ -74,37 +45,6 @@ pub struct NetBin {
     pub layer: Vec<LayerBin>,
 }
 
-/// A blob as stored: its shape as written (None for legacy 4-D blobs) and values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredBlob {
-    pub shape: Option<Vec<usize>>,
-    pub legacy: [usize; 4],
-    pub data: Vec<f32>,
-}
-
-impl StoredBlob {
-    /// The shape to report: the stored shape, or the legacy 4-D one.
-    pub fn shape(&self) -> Vec<usize> {
-        self.shape.clone().unwrap_or_else(|| self.legacy.to_vec())
-    }
-
-    /// Caffe's Blob::ShapeEquals: exact for shaped blobs; legacy blobs compare
-    /// right-aligned, missing leading axes counting as 1.
-    pub fn fits(&self, target: &[usize]) -> bool {
-        match &self.shape {
-            Some(s) => s == target,
-            None => {
-                if target.len() > 4 {
-                    return false;
-                }
-                let mut padded = [1usize; 4];
-                padded[4 - target.len()..].copy_from_slice(target);
-                padded == self.legacy
-            }
-        }
-    }
-}
-
 /// One layer's stored blobs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLayer {
@@ -113,46 +53,15 @@ pub struct StoredLayer {
     pub blobs: Vec<StoredBlob>,
 }
 
+/// One of a layer's blobs, by Caffe's FromProto rule; errors name the file, layer
+/// and blob.
 fn stored(name: &str, layer: &str, i: usize, b: BlobProtoBin) -> Result<StoredBlob> {
-    let shape = match &b.shape {
-        Some(s) => Some(
-            s.dim
-                .iter()
-                .map(|&d| usize::try_from(d))
-                .collect::<Result<Vec<usize>, _>>()
-                .map_err(|_| {
-                    Error::file(
-                        name,
-                        format!("layer `{layer}` blob {i} has a negative dimension"),
-                    )
-                })?,
-        ),
-        None => None,
-    };
-    let dim = |v: Option<i32>| usize::try_from(v.unwrap_or(0)).unwrap_or(0);
-    let legacy = [dim(b.num), dim(b.channels), dim(b.height), dim(b.width)];
-    let data = if !b.data.is_empty() || b.double_data.is_empty() {
-        b.data
-    } else {
-        b.double_data.iter().map(|&v| v as f32).collect()
-    };
-    let blob = StoredBlob {
-        shape,
-        legacy,
-        data,
-    };
-    let expected: usize = blob.shape().iter().product();
-    if expected != blob.data.len() {
-        return Err(Error::file(
+    StoredBlob::from_bin(b).map_err(|e| {
+        Error::file(
             name,
-            format!(
-                "layer `{layer}` blob {i} has shape {:?} ({expected} values) but holds {} values — the file is damaged",
-                blob.shape(),
-                blob.data.len()
-            ),
-        ));
-    }
-    Ok(blob)
+            format!("layer `{layer}` blob {i} {e} — the file is damaged"),
+        )
+    })
 }
 
 /// Decodes a caffemodel's bytes.
@@ -213,16 +122,7 @@ pub fn caffemodel_bytes(net_name: &str, layers: &[(String, String, Vec<&Blob>)])
                 r#type: Some(ty.clone()),
                 bottom: Vec::new(),
                 top: Vec::new(),
-                blobs: blobs
-                    .iter()
-                    .map(|b| BlobProtoBin {
-                        shape: Some(BlobShapeBin {
-                            dim: b.shape.iter().map(|&d| d as i64).collect(),
-                        }),
-                        data: b.data.clone(),
-                        ..Default::default()
-                    })
-                    .collect(),
+                blobs: blobs.iter().map(|b| to_bin(&b.shape, &b.data)).collect(),
             })
             .collect(),
     };
@@ -261,20 +161,22 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_and_legacy_shapes() {
+    fn round_trip_and_damaged_files() {
         let w = Blob::from_data(&[2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let bytes = caffemodel_bytes("n", &[("ip".into(), "InnerProduct".into(), vec![&w])]);
         let back = parse_caffemodel("t", &bytes).unwrap();
         assert_eq!(back[0].blobs[0].data, w.data);
         assert!(back[0].blobs[0].fits(&[2, 3]));
-        let legacy = StoredBlob {
-            shape: None,
-            legacy: [1, 1, 2, 3],
-            data: vec![0.0; 6],
-        };
-        assert!(legacy.fits(&[2, 3]));
-        assert!(!legacy.fits(&[3, 2]));
+        assert!(!back[0].blobs[0].fits(&[1, 1, 2, 3]));
         assert!(parse_caffemodel("t", b"\xff\xff\xff garbage").is_err());
+        let mut short = NetBin::decode(bytes.as_slice()).unwrap();
+        short.layer[0].blobs[0].data.pop();
+        let e = parse_caffemodel("w.caffemodel", &short.encode_to_vec()).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("w.caffemodel") && e.contains("layer `ip` blob 0 has shape [2, 3]"),
+            "{e}"
+        );
         // Truncated file: an error, not a panic.
         assert!(parse_caffemodel("t", &bytes[..bytes.len() - 3]).is_err());
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use prost::Message;
 
-use super::caffemodel::{BlobProtoBin, BlobShapeBin};
+use super::blob_proto::{to_bin, BlobProtoBin, StoredBlob};
 use crate::error::{Error, Result};
 
 #[derive(Clone, PartialEq, Message)]
@@ -36,13 +36,7 @@ pub fn solverstate_bytes(s: &SolverSnapshot) -> Vec<u8> {
         history: s
             .history
             .iter()
-            .map(|(shape, data)| BlobProtoBin {
-                shape: Some(BlobShapeBin {
-                    dim: shape.iter().map(|&d| d as i64).collect(),
-                }),
-                data: data.clone(),
-                ..Default::default()
-            })
+            .map(|(shape, data)| to_bin(shape, data))
             .collect(),
         current_step: Some(s.current_step),
     }
@@ -57,17 +51,13 @@ pub fn read_solverstate(path: &Path) -> Result<SolverSnapshot> {
     let history = state
         .history
         .into_iter()
-        .map(|b| {
-            let shape: Vec<usize> = match &b.shape {
-                Some(s) => s.dim.iter().map(|&d| d.max(0) as usize).collect(),
-                None => [b.num, b.channels, b.height, b.width]
-                    .iter()
-                    .map(|v| v.unwrap_or(0).max(0) as usize)
-                    .collect(),
-            };
-            (shape, b.data)
+        .enumerate()
+        .map(|(i, b)| {
+            let b = StoredBlob::from_bin(b)
+                .map_err(|e| Error::file(&name, format!("history blob {i} {e}")))?;
+            Ok((b.shape().to_vec(), b.data))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(SolverSnapshot {
         iter: state.iter.unwrap_or(0),
         learned_net: state.learned_net.unwrap_or_default(),

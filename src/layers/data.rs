@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
-use crate::data::datum::Datum;
-use crate::data::image::ColorMode;
-use crate::data::lmdb;
-use crate::data::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
-use crate::data::transform::Transformer;
+use crate::data::feed::datum::Datum;
+use crate::data::feed::image::ColorMode;
+use crate::data::feed::lmdb;
+use crate::data::feed::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
+use crate::data::feed::transform::Transformer;
 use crate::log::info;
 use crate::proto::{DataBackend, LayerParameter, Phase, TransformationParameter};
 use crate::shape::Shape;

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use super::data::{fill_tops, layer_seed};
 use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
-use crate::data::image::{hwc_to_image, read_file_hwc};
-use crate::data::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
-use crate::data::transform::Transformer;
+use crate::data::feed::image::{hwc_to_image, read_file_hwc};
+use crate::data::feed::image_list::{read_list, shuffle};
+use crate::data::feed::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
+use crate::data::feed::transform::Transformer;
 use crate::log::info;
 use crate::proto::{LayerParameter, Phase, TransformationParameter};
 use crate::rng::Rng;
@@ -40,40 +41,6 @@ pub struct ImageData {
     reader: Option<Reader>,
     prefetch: Option<Prefetcher>,
     no_reader: String,
-}
-
-/// Reads an image list: `path label` per line, split at the last space.
-pub fn read_list(path: &Path) -> Result<Vec<(String, i32)>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read image list `{}`: {e}", path.display()))?;
-    let mut lines = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end();
-        if line.is_empty() {
-            continue;
-        }
-        let (file, label) = line
-            .rsplit_once(' ')
-            .ok_or_else(|| format!("{}:{}: expected `path label`", path.display(), i + 1))?;
-        let label: i32 = label.trim().parse().map_err(|_| {
-            format!(
-                "{}:{}: the label `{label}` is not an integer",
-                path.display(),
-                i + 1
-            )
-        })?;
-        lines.push((file.to_string(), label));
-    }
-    Ok(lines)
-}
-
-/// Caffe's shuffle (std::random_shuffle order: from the back, swap with a random
-/// earlier-or-same position).
-pub fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
-    for i in (1..items.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        items.swap(i, j);
-    }
 }
 
 impl ImageData {

@@ -22,18 +22,13 @@ pub struct InfogainLoss {
     prob: Vec<f32>,
 }
 
-/// Reads a BlobProto binary file (Caffe's ReadProtoFromBinaryFile + FromProto).
+/// Reads H from a BlobProto file (Caffe's ReadProtoFromBinaryFile + FromProto).
 fn read_blob_proto(path: &str) -> Result<Vec<f32>, String> {
-    use prost::Message;
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read infogain matrix `{path}`: {e}"))?;
-    let b = crate::io::caffemodel::BlobProtoBin::decode(bytes.as_slice())
-        .map_err(|e| format!("infogain matrix `{path}` is not a BlobProto: {e}"))?;
-    Ok(if b.double_data.is_empty() {
-        b.data
-    } else {
-        b.double_data.iter().map(|&v| v as f32).collect()
-    })
+    let blob = crate::io::blob_proto::decode(&bytes)
+        .map_err(|e| format!("infogain matrix `{path}` {e}"))?;
+    Ok(blob.data)
 }
 
 impl InfogainLoss {
@@ -213,5 +208,44 @@ mod tests {
             "type: 'InfogainLoss' bottom: 'x' bottom: 'y' infogain_loss_param { source: '/nonexistent/h.binaryproto' }",
         );
         assert!(crate::layers::create(&p, &Default::default()).is_err());
+    }
+
+    #[test]
+    fn the_matrix_file_is_read_as_caffe_reads_blobs() {
+        use prost::Message;
+        let dir = std::env::temp_dir().join(format!("caffers-infogain-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let h = dir.join("h.binaryproto");
+        let identity = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+        let bin = crate::io::blob_proto::BlobProtoBin {
+            double_data: identity.to_vec(),
+            ..crate::io::blob_proto::to_bin(&[1, 1, 3, 3], &[])
+        };
+        std::fs::write(&h, bin.encode_to_vec()).unwrap();
+        let text = format!(
+            "type: 'InfogainLoss' bottom: 'x' bottom: 'label' infogain_loss_param {{ source: '{}' }}",
+            h.display()
+        );
+        let mut t = TestLayer::new(&text, Phase::Test, &[vec![2, 3], vec![2]]);
+        t.bottoms[1].data = vec![2.0, 0.0];
+        let mut s = TestLayer::new(TEXT, Phase::Test, &[vec![2, 3], vec![2], vec![3, 3]]);
+        s.bottoms[0].data = t.bottoms[0].data.clone();
+        s.bottoms[1].data = vec![2.0, 0.0];
+        s.bottoms[2].data = identity.iter().map(|&v| v as f32).collect();
+        t.forward();
+        s.forward();
+        assert!((t.tops[0].data[0] - s.tops[0].data[0]).abs() < 1e-6);
+        // Fewer values than the shape holds: an error naming the file.
+        std::fs::write(
+            &h,
+            crate::io::blob_proto::to_bin(&[3, 3], &[1.0]).encode_to_vec(),
+        )
+        .unwrap();
+        let p = crate::layers::testing::layer_param(&text);
+        let e = crate::layers::create(&p, &Default::default())
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("h.binaryproto"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use super::datum::Datum;
-use super::image::ColorMode;
+use crate::data::feed::datum::Datum;
+use crate::data::feed::image::ColorMode;
 use crate::log::info;
 
 /// The per-pixel mean of every record: (channels, height, width, values).
@@ -11,7 +11,7 @@ pub fn compute_mean(db: &Path) -> Result<(usize, usize, usize, Vec<f32>), String
     let mut sum: Vec<f64> = Vec::new();
     let mut chw = (0, 0, 0);
     let mut count = 0usize;
-    super::lmdb::for_each(db, |key, value| {
+    crate::data::feed::lmdb::for_each(db, |key, value| {
         let img = Datum::parse(value, key)
             .and_then(|d| d.to_image(ColorMode::Native))
             .map_err(|e| format!("`{}`: {e}", db.display()))?;
@@ -53,7 +53,7 @@ pub fn compute_mean_file(db: &Path, out: &Path) -> Result<(), String> {
         "compute_image_mean.cpp:108",
         &format!("Write to {}", out.display()),
     );
-    super::binaryproto::write(out, c, h, w, &mean)?;
+    crate::data::feed::mean_file::write(out, c, h, w, &mean)?;
     let dim = h * w;
     for k in 0..c {
         let m: f64 = mean[k * dim..(k + 1) * dim]

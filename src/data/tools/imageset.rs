@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use super::datum::Datum;
-use super::image::{hwc_to_image, read_file_hwc};
-use super::lmdb::Writer;
-use crate::layers::image_data::{read_list, shuffle};
+use crate::data::feed::datum::Datum;
+use crate::data::feed::image::{hwc_to_image, read_file_hwc};
+use crate::data::feed::image_list::{read_list, shuffle};
+use crate::data::feed::lmdb::Writer;
 use crate::log::info;
 
 #[derive(Debug, Clone, Default)]

@@ -4,8 +4,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::datum::Datum;
-use super::lmdb::Writer;
+use crate::data::feed::datum::Datum;
+use crate::data::feed::lmdb::Writer;
 use crate::log::info;
 
 /// The four files of the official archive.

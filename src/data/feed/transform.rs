@@ -8,8 +8,8 @@
 //! offsets `Rand(H − crop + 1)`, `Rand(W − crop + 1)` in TRAIN; TEST crops the
 //! centre `((H − crop)/2, (W − crop)/2)`.
 
-use super::binaryproto;
 use super::image::Image;
+use super::mean_file;
 use crate::proto::{Phase, TransformationParameter};
 use crate::rng::Rng;
 
@@ -40,11 +40,11 @@ impl Transformer {
             return Err("cannot specify mean_file and mean_value at the same time".into());
         }
         let mean = if !mean_file.is_empty() {
-            let m = binaryproto::read(std::path::Path::new(mean_file))?;
-            let chw = m
-                .chw()
-                .map_err(|e| format!("mean file `{mean_file}`: {e}"))?;
-            Mean::File { chw, data: m.data }
+            let m = mean_file::read(std::path::Path::new(mean_file))?;
+            Mean::File {
+                chw: m.chw,
+                data: m.data,
+            }
         } else if !p.mean_value.is_empty() {
             Mean::Values(p.mean_value.clone())
         } else {
@@ -191,7 +191,7 @@ mod tests {
         let mean_path = dir.join("mean.binaryproto");
         // Mean = 10 × index, so (x − mean) identifies which mean value was used.
         let mean: Vec<f32> = (0..25).map(|i| 10.0 * i as f32).collect();
-        binaryproto::write(&mean_path, 1, 5, 5, &mean).unwrap();
+        mean_file::write(&mean_path, 1, 5, 5, &mean).unwrap();
         let text = format!("crop_size: 3 mean_file: \"{}\"", mean_path.display());
         let mut t = Transformer::new(&param(&text), Phase::Test, 1).unwrap();
         let mut out = vec![0.0; 9];

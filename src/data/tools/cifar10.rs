@@ -6,8 +6,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::datum::Datum;
-use super::lmdb::Writer;
+use crate::data::feed::datum::Datum;
+use crate::data::feed::lmdb::Writer;
 use crate::log::info;
 
 const RECORD: usize = 1 + 3 * 32 * 32;

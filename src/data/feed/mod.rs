@@ -1,0 +1,10 @@
+//! The training feed: the formats a run reads its data from and the steps that
+//! turn records into batches. Nothing here uses [`crate::data::tools`].
+
+pub mod datum;
+pub mod image;
+pub mod image_list;
+pub mod lmdb;
+pub mod mean_file;
+pub mod prefetch;
+pub mod transform;
