@@ -5,7 +5,18 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::text::Span;
+/// A byte range in a source file: where a token, field or message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+}
 
 /// A source file held in memory, for turning byte offsets into line:col and for
 /// showing the offending line.

@@ -1,18 +1,7 @@
 //! The span-carrying tree that the text parser builds: fields and values exactly as
 //! written, before any schema gives them meaning.
 
-/// A byte range in the source text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Self {
-        Span { start, end }
-    }
-}
+pub use crate::error::Span;
 
 /// One `name: value` or `name { … }` entry of a message.
 #[derive(Debug, Clone, PartialEq)]
