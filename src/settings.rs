@@ -6,6 +6,7 @@
 //! data_dir = "data"            # where `caffers data` writes and `train` looks for LMDBs
 //! mnist_archive = "../shared/data/mnist"                        # the four IDX .gz files
 //! cifar10_archive = "../shared/data/cifar10/cifar-10-binary.tar.gz"
+//! offline = true               # never download a missing archive (as --offline)
 //! ```
 
 use std::path::Path;
@@ -25,6 +26,8 @@ pub struct RunSettings {
     pub mnist_archive: Option<String>,
     /// CIFAR-10's binary .tar.gz, used to prepare missing LMDBs.
     pub cifar10_archive: Option<String>,
+    /// Refuse to download missing archives.
+    pub offline: bool,
 }
 
 impl RunSettings {

@@ -34,10 +34,15 @@ pub struct DatasetArgs {
     /// Output folder (default: caffers.toml's data_dir, `data`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Never download a missing archive (as `offline = true` in caffers.toml).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 pub fn run(args: &DataArgs) -> Result<()> {
-    let settings = RunSettings::load_from(std::path::Path::new("."))?;
+    let mut settings = RunSettings::load_from(std::path::Path::new("."))?;
+    let (Dataset::Mnist(a) | Dataset::Cifar10(a)) = &args.dataset;
+    settings.offline |= a.offline;
     let usage = Error::Usage;
     let made = match &args.dataset {
         Dataset::Mnist(a) => {

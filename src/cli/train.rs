@@ -31,12 +31,16 @@ pub struct TrainArgs {
     pub stages: Vec<String>,
     #[arg(long)]
     pub level: Option<i32>,
+    /// Never download a missing dataset archive (as `offline = true` in caffers.toml).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Makes missing datasets with known names before the nets are built
 /// (see [`crate::data::tools::prepare`]).
-fn prepare_data(param: &SolverParameter, file: &Path) -> Result<()> {
-    let settings = crate::settings::RunSettings::load_from(Path::new("."))?;
+fn prepare_data(param: &SolverParameter, file: &Path, offline: bool) -> Result<()> {
+    let mut settings = crate::settings::RunSettings::load_from(Path::new("."))?;
+    settings.offline |= offline;
     let mut paths = Vec::new();
     for (loaded, _) in solver_nets(param, file)? {
         paths.extend(crate::data::tools::prepare::data_paths(&loaded.net));
@@ -90,7 +94,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         stage: args.stages.clone(),
     };
     info("caffe.cpp:218", "Using CPUs only.");
-    prepare_data(&param, &file)?;
+    prepare_data(&param, &file, args.offline)?;
     let (net, tests) = build_nets(&param, &file, &extra, seed)?;
     refuse_input_only(&net, "training")?;
     for t in &tests {

@@ -185,7 +185,7 @@ fn read_batches(r: &Reader, tx: &Sender) -> Result<(), String> {
                 continue;
             }
             let (k, v) = record;
-            let key = String::from_utf8_lossy(k);
+            let key = lmdb::shown_key(k);
             let datum = Datum::parse(v, &key).map_err(|e| format!("`{shown}`: {e}"))?;
             let img = datum
                 .to_image(r.mode)

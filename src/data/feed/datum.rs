@@ -76,7 +76,10 @@ impl Datum {
             dim(self.height, "height")?,
             dim(self.width, "width")?,
         );
-        let n = c * h * w;
+        let n = c
+            .checked_mul(h)
+            .and_then(|n| n.checked_mul(w))
+            .ok_or_else(|| format!("datum says {c}×{h}×{w} values, more than memory can hold"))?;
         let values: Vec<f32> = if !bytes.is_empty() {
             if bytes.len() != n {
                 return Err(format!(
@@ -123,6 +126,9 @@ mod tests {
         let short = Datum::raw(1, 3, 3, vec![0; 4], 0);
         let e = short.to_image(ColorMode::Native).unwrap_err();
         assert!(e.contains("holds 4 bytes"), "{e}");
+        let huge = Datum::raw(1 << 30, 1 << 30, 1 << 30, vec![0; 4], 0);
+        let e = huge.to_image(ColorMode::Native).unwrap_err();
+        assert!(e.contains("more than memory can hold"), "{e}");
         let f = Datum {
             channels: Some(1),
             height: Some(1),

@@ -44,6 +44,8 @@ pub fn open(path: &Path) -> Result<(Env, Db), String> {
     let env = match open.get(&key) {
         Some(env) => env.clone(),
         None => {
+            // LMDB trusts its file; a damaged one would end the process with a signal.
+            super::lmdb_check::check(&key.join("data.mdb"))?;
             let mut opts = EnvOpenOptions::new().read_txn_without_tls();
             // SAFETY: the database is only read; writers in other processes are
             // LMDB's business (its lock file), as for Caffe.
@@ -65,7 +67,28 @@ pub fn open(path: &Path) -> Result<(Env, Db), String> {
     Ok((env, db))
 }
 
-/// The first record of the LMDB at `path`.
+/// Longest key shown in a message, in characters of its escaped form.
+const SHOWN_KEY_MAX: usize = 64;
+
+/// A record key for messages: printable ASCII as is, other bytes as `\xNN`,
+/// cut to about 64 characters (keys can be binary and of any length).
+pub fn shown_key(key: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in key {
+        if out.len() >= SHOWN_KEY_MAX {
+            out.push_str(&format!("… ({} bytes)", key.len()));
+            break;
+        }
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b' '..=b'~' => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
+}
+
+/// The first record of the LMDB at `path`: its key (as [`shown_key`]) and value.
 pub fn first(path: &Path) -> Result<(String, Vec<u8>), String> {
     let (env, db) = open(path)?;
     let rtxn = env
@@ -75,12 +98,13 @@ pub fn first(path: &Path) -> Result<(String, Vec<u8>), String> {
         .first(&rtxn)
         .map_err(|e| format!("cannot read LMDB `{}`: {e}", path.display()))?;
     match first {
-        Some((k, v)) => Ok((String::from_utf8_lossy(k).into_owned(), v.to_vec())),
+        Some((k, v)) => Ok((shown_key(k), v.to_vec())),
         None => Err(format!("LMDB `{}` holds no records", path.display())),
     }
 }
 
-/// Calls `f` with every record in key order; stops early when `f` returns false.
+/// Calls `f` with every record (key as [`shown_key`]) in key order; stops early
+/// when `f` returns false.
 pub fn for_each(
     path: &Path,
     mut f: impl FnMut(&str, &[u8]) -> Result<bool, String>,
@@ -90,7 +114,7 @@ pub fn for_each(
     let rtxn = env.read_txn().map_err(err)?;
     for item in db.iter(&rtxn).map_err(err)? {
         let (k, v) = item.map_err(err)?;
-        if !f(&String::from_utf8_lossy(k), v)? {
+        if !f(&shown_key(k), v)? {
             break;
         }
     }
@@ -135,8 +159,9 @@ impl Writer {
         })
     }
 
-    pub fn put(&mut self, key: &str, value: Vec<u8>) -> Result<(), String> {
-        self.pending.push((key.as_bytes().to_vec(), value));
+    /// Adds a record; keys are bytes (Caffe's are text, but LMDB's are not).
+    pub fn put(&mut self, key: impl AsRef<[u8]>, value: Vec<u8>) -> Result<(), String> {
+        self.pending.push((key.as_ref().to_vec(), value));
         if self.pending.len() >= COMMIT_EVERY {
             self.flush()?;
         }
@@ -162,5 +187,21 @@ impl Writer {
     pub fn finish(mut self) -> Result<usize, String> {
         self.flush()?;
         Ok(self.written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_key;
+
+    #[test]
+    fn keys_are_escaped_and_cut() {
+        assert_eq!(shown_key(b"00000001_a.png"), "00000001_a.png");
+        assert_eq!(shown_key(b"a\\b\x00\xff\n"), "a\\\\b\\x00\\xff\\x0a");
+        let long = shown_key(&[0xee; 100_000]);
+        assert!(
+            long.len() < 100 && long.ends_with("(100000 bytes)"),
+            "{long}"
+        );
     }
 }

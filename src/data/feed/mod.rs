@@ -5,6 +5,7 @@ pub mod datum;
 pub mod image;
 pub mod image_list;
 pub mod lmdb;
+pub mod lmdb_check;
 pub mod mean_file;
 pub mod prefetch;
 pub mod transform;

@@ -10,6 +10,9 @@ use crate::data::feed::datum::Datum;
 use crate::data::feed::lmdb::Writer;
 use crate::log::info;
 
+use super::bounded::{Bounded, ARCHIVE_LIMIT};
+use super::staged::Staged;
+
 const RECORD: usize = 1 + 3 * 32 * 32;
 const BATCH: usize = 10000;
 
@@ -22,8 +25,8 @@ pub fn read_archive(
     let shown = archive.display();
     let file = std::fs::File::open(archive).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
-    let mut tar = tar::Archive::new(gz);
-    let mut out = Vec::new();
+    let mut tar = tar::Archive::new(Bounded::new(gz, ARCHIVE_LIMIT));
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
     let bad = |e: std::io::Error| format!("`{shown}` is not a readable .tar.gz: {e}");
     for entry in tar.entries().map_err(bad)? {
         let entry = entry.map_err(bad)?;
@@ -38,7 +41,18 @@ pub fn read_archive(
         if !wanted {
             continue;
         }
-        let max = limit.map(|n| n * RECORD).unwrap_or(usize::MAX) as u64;
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(format!("`{shown}` holds {name} twice"));
+        }
+        // A batch file holds 10000 records; its header's size is not trusted.
+        let whole = (BATCH * RECORD) as u64;
+        if entry.size() > whole {
+            return Err(format!(
+                "`{shown}`: {name} claims {} bytes, more than a CIFAR-10 batch ({whole})",
+                entry.size()
+            ));
+        }
+        let max = limit.map_or(whole, |n| whole.min(n.saturating_mul(RECORD) as u64));
         let mut bytes = Vec::new();
         entry.take(max).read_to_end(&mut bytes).map_err(bad)?;
         if bytes.len() % RECORD != 0 {
@@ -52,17 +66,21 @@ pub fn read_archive(
 }
 
 fn write_records(db: &Path, files: &[(&[u8], usize)]) -> Result<usize, String> {
-    let mut w = Writer::create(db)?;
+    let staged = Staged::new(db)?;
+    let mut w = Writer::create(staged.path())?;
     for (bytes, first_key) in files {
         for (i, rec) in bytes.chunks_exact(RECORD).enumerate() {
             let d = Datum::raw(3, 32, 32, rec[1..].to_vec(), rec[0] as i32);
-            w.put(&format!("{:05}", first_key + i), d.to_bytes())?;
+            w.put(format!("{:05}", first_key + i), d.to_bytes())?;
         }
     }
-    w.finish()
+    let count = w.finish()?;
+    staged.commit()?;
+    Ok(count)
 }
 
-/// Makes `cifar10_train_lmdb`, `cifar10_test_lmdb` and `mean.binaryproto` in `out`.
+/// Makes `cifar10_train_lmdb`, `cifar10_test_lmdb` (those missing) and
+/// `mean.binaryproto` in `out`.
 pub fn convert(archive: &Path, out: &Path, limit: Option<usize>) -> Result<Vec<PathBuf>, String> {
     let files = read_archive(archive, limit)?;
     let (train_db, test_db) = write_databases(archive, &files, out)?;
@@ -100,9 +118,22 @@ fn write_databases(
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
     let train_db = out.join("cifar10_train_lmdb");
     let test_db = out.join("cifar10_test_lmdb");
-    info("convert_cifar_data.cpp:53", "Writing Training data");
-    write_records(&train_db, &train_files)?;
-    info("convert_cifar_data.cpp:77", "Writing Testing data");
-    write_records(&test_db, &[(test, 0)])?;
+    // Datasets appear under their final names only when complete (see `staged`),
+    // so one left by an interrupted run is kept.
+    let kept = |db: &Path| {
+        let exists = crate::data::feed::lmdb::exists(db);
+        if exists {
+            info("cifar10", &format!("{} exists; kept", db.display()));
+        }
+        exists
+    };
+    if !kept(&train_db) {
+        info("convert_cifar_data.cpp:53", "Writing Training data");
+        write_records(&train_db, &train_files)?;
+    }
+    if !kept(&test_db) {
+        info("convert_cifar_data.cpp:77", "Writing Testing data");
+        write_records(&test_db, &[(test, 0)])?;
+    }
     Ok((train_db, test_db))
 }

@@ -9,6 +9,8 @@ use crate::data::feed::image_list::{read_list, shuffle};
 use crate::data::feed::lmdb::Writer;
 use crate::log::info;
 
+use super::staged::Staged;
+
 #[derive(Debug, Clone, Default)]
 pub struct ImagesetOptions {
     /// Read images as grey (1 channel).
@@ -44,7 +46,8 @@ pub fn convert_imageset(
         &format!("A total of {} images.", lines.len()),
     );
     let resize = opts.resize_height > 0 && opts.resize_width > 0;
-    let mut w = Writer::create(db)?;
+    let staged = Staged::new(db)?;
+    let mut w = Writer::create(staged.path())?;
     let mut first_size: Option<usize> = None;
     for (i, (file, label)) in lines.iter().enumerate() {
         let path = Path::new(root).join(file);
@@ -81,7 +84,7 @@ pub fn convert_imageset(
                 _ => {}
             }
         }
-        w.put(&format!("{i:08}_{file}"), datum.to_bytes())?;
+        w.put(format!("{i:08}_{file}"), datum.to_bytes())?;
         if (i + 1) % 1000 == 0 {
             info(
                 "convert_imageset.cpp:144",
@@ -89,7 +92,9 @@ pub fn convert_imageset(
             );
         }
     }
-    w.finish()
+    let count = w.finish()?;
+    staged.commit()?;
+    Ok(count)
 }
 
 /// Re-encodes BGR/grey interleaved pixels as PNG or JPEG.

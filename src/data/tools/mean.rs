@@ -13,8 +13,9 @@ pub fn compute_mean(db: &Path) -> Result<(usize, usize, usize, Vec<f32>), String
     let mut count = 0usize;
     crate::data::feed::lmdb::for_each(db, |key, value| {
         let img = Datum::parse(value, key)
-            .and_then(|d| d.to_image(ColorMode::Native))
-            .map_err(|e| format!("`{}`: {e}", db.display()))?;
+            .map_err(|e| format!("`{}`: {e}", db.display()))?
+            .to_image(ColorMode::Native)
+            .map_err(|e| format!("`{}`, record `{key}`: {e}", db.display()))?;
         let this = (img.channels, img.height, img.width);
         if count == 0 {
             chw = this;
@@ -53,7 +54,9 @@ pub fn compute_mean_file(db: &Path, out: &Path) -> Result<(), String> {
         "compute_image_mean.cpp:108",
         &format!("Write to {}", out.display()),
     );
-    crate::data::feed::mean_file::write(out, c, h, w, &mean)?;
+    let staged = super::staged::Staged::replacing(out)?;
+    crate::data::feed::mean_file::write(staged.path(), c, h, w, &mean)?;
+    staged.commit()?;
     let dim = h * w;
     for k in 0..c {
         let m: f64 = mean[k * dim..(k + 1) * dim]

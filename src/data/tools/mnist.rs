@@ -8,6 +8,9 @@ use crate::data::feed::datum::Datum;
 use crate::data::feed::lmdb::Writer;
 use crate::log::info;
 
+use super::bounded::{Bounded, ARCHIVE_LIMIT};
+use super::staged::Staged;
+
 /// The four files of the official archive.
 pub const FILES: [&str; 4] = [
     "train-images-idx3-ubyte.gz",
@@ -16,8 +19,12 @@ pub const FILES: [&str; 4] = [
     "t10k-labels-idx1-ubyte.gz",
 ];
 
+/// Most a deflate stream expands: 258 bytes from 2 bits, about 1032:1.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
 /// Reads a gzip-compressed IDX file: its dimensions and bytes. `limit` keeps
-/// only the first items.
+/// only the first items. The size the header claims is checked against what the
+/// file can hold before anything is allocated, and decompression is bounded.
 pub fn read_idx_gz(
     path: &Path,
     magic: u32,
@@ -25,7 +32,12 @@ pub fn read_idx_gz(
 ) -> Result<(Vec<usize>, Vec<u8>), String> {
     let shown = path.display();
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-    let mut r = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
+    let packed = file
+        .metadata()
+        .map_err(|e| format!("cannot read `{shown}`: {e}"))?
+        .len();
+    let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
+    let mut r = Bounded::new(gz, ARCHIVE_LIMIT);
     let mut word = [0u8; 4];
     let mut read_u32 = |r: &mut dyn Read| -> Result<u32, String> {
         r.read_exact(&mut word)
@@ -43,12 +55,31 @@ pub fn read_idx_gz(
     for _ in 0..ndims {
         dims.push(read_u32(&mut r)? as usize);
     }
+    let claimed = dims
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+        .unwrap_or(u64::MAX);
+    let room = packed.saturating_mul(MAX_DEFLATE_RATIO).min(ARCHIVE_LIMIT);
+    if claimed > room {
+        return Err(format!(
+            "`{shown}`: its header claims {dims:?} = {claimed} bytes, more than a {packed}-byte gzip file can hold (at most {room})"
+        ));
+    }
     if let Some(n) = limit {
         dims[0] = dims[0].min(n);
     }
-    let mut data = vec![0u8; dims.iter().product()];
-    r.read_exact(&mut data)
-        .map_err(|e| format!("`{shown}` is truncated: {e}"))?;
+    let want: usize = dims.iter().product();
+    // Grows with the bytes that really arrive, never to what the header claims.
+    let mut data = Vec::new();
+    r.take(want as u64)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("`{shown}` cannot be read: {e}"))?;
+    if data.len() < want {
+        return Err(format!(
+            "`{shown}` is truncated: its header claims {dims:?} = {want} bytes but it holds {}",
+            data.len()
+        ));
+    }
     Ok((dims, data))
 }
 
@@ -71,6 +102,12 @@ pub fn convert_split(
         ));
     }
     let (n, rows, cols) = (idims[0], idims[1], idims[2]);
+    if n == 0 || rows == 0 || cols == 0 {
+        return Err(format!(
+            "`{}` holds no images ({n}×{rows}×{cols})",
+            images.display()
+        ));
+    }
     info(
         "convert_mnist_data.cpp:114",
         &format!("A total of {n} items."),
@@ -79,7 +116,8 @@ pub fn convert_split(
         "convert_mnist_data.cpp:115",
         &format!("Rows: {rows} Cols: {cols}"),
     );
-    let mut w = Writer::create(db)?;
+    let staged = Staged::new(db)?;
+    let mut w = Writer::create(staged.path())?;
     let size = rows * cols;
     for i in 0..n {
         let d = Datum::raw(
@@ -89,9 +127,10 @@ pub fn convert_split(
             pixels[i * size..(i + 1) * size].to_vec(),
             labs[i] as i32,
         );
-        w.put(&format!("{i:08}"), d.to_bytes())?;
+        w.put(format!("{i:08}"), d.to_bytes())?;
     }
     let count = w.finish()?;
+    staged.commit()?;
     info(
         "convert_mnist_data.cpp:153",
         &format!("Processed {count} files."),
@@ -99,8 +138,8 @@ pub fn convert_split(
     Ok(count)
 }
 
-/// Makes `mnist_train_lmdb` and `mnist_test_lmdb` in `out` from the folder holding
-/// the four IDX .gz files.
+/// Makes `mnist_train_lmdb` and `mnist_test_lmdb` in `out` (those missing) from the
+/// folder holding the four IDX .gz files.
 pub fn convert(from: &Path, out: &Path, limit: Option<usize>) -> Result<Vec<PathBuf>, String> {
     for f in FILES {
         if !from.join(f).is_file() {
@@ -113,7 +152,14 @@ pub fn convert(from: &Path, out: &Path, limit: Option<usize>) -> Result<Vec<Path
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
     let train = out.join("mnist_train_lmdb");
     let test = out.join("mnist_test_lmdb");
-    convert_split(&from.join(FILES[0]), &from.join(FILES[1]), &train, limit)?;
-    convert_split(&from.join(FILES[2]), &from.join(FILES[3]), &test, limit)?;
+    for (db, images, labels) in [(&train, FILES[0], FILES[1]), (&test, FILES[2], FILES[3])] {
+        // Datasets appear under their final names only when complete (see
+        // `staged`), so one left by an interrupted run is kept.
+        if crate::data::feed::lmdb::exists(db) {
+            info("mnist", &format!("{} exists; kept", db.display()));
+            continue;
+        }
+        convert_split(&from.join(images), &from.join(labels), db, limit)?;
+    }
     Ok(vec![train, test])
 }

@@ -2,8 +2,12 @@
 //! which runs them for a training run's missing data. They write the formats of
 //! [`crate::data::feed`].
 
+pub mod bounded;
 pub mod cifar10;
+pub mod download;
 pub mod imageset;
+pub mod md5;
 pub mod mean;
 pub mod mnist;
 pub mod prepare;
+pub mod staged;

@@ -11,27 +11,29 @@
 //!   folder (`caffers data mnist`) from the first MNIST source found of:
 //!   `mnist_archive` in caffers.toml (a folder with the four IDX .gz files);
 //!   `../shared/data/mnist` when it holds them; otherwise the four files are
-//!   downloaded into `<data_dir>/downloads/mnist` (curl).
+//!   downloaded into `<data_dir>/downloads/mnist` ([`super::download`]: HTTPS,
+//!   published checksums, refused under `offline`).
 //! - `cifar10_train_lmdb`, `cifar10_test_lmdb` or `mean.binaryproto` missing: the
 //!   two LMDBs and the mean are made in that folder (`caffers data cifar10`) from
 //!   `cifar10_archive` in caffers.toml, else
 //!   `../shared/data/cifar10/cifar-10-binary.tar.gz` when present, else a download
-//!   into `<data_dir>/downloads/`. When only the mean is missing and
+//!   into `<data_dir>/downloads/` (as for MNIST). When only the mean is missing and
 //!   `cifar10_train_lmdb` exists beside it, the mean is computed from that LMDB.
-//!   An LMDB that exists in that folder is never overwritten: a folder with one of
-//!   the two LMDBs but not the other is an error to resolve by hand.
+//!   An LMDB that exists in that folder is never overwritten; the other one is
+//!   made beside it.
+//! - Every dataset is built under a temporary name and renamed when complete
+//!   ([`super::staged`]), so a name that exists holds a whole dataset.
 //!
 //! Every step is printed on stderr as an INFO line.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::log::info;
+
+use super::download::{fetch, CIFAR10, MNIST};
 use crate::proto::NetParameter;
 use crate::settings::RunSettings;
 
-const MNIST_URL: &str = "http://yann.lecun.com/exdb/mnist";
-const CIFAR10_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
 const SHARED_MNIST: &str = "../shared/data/mnist";
 const SHARED_CIFAR10: &str = "../shared/data/cifar10/cifar-10-binary.tar.gz";
 
@@ -145,10 +147,10 @@ pub fn mnist_source(settings: &RunSettings) -> Result<PathBuf, String> {
     let dir = Path::new(settings.data_dir())
         .join("downloads")
         .join("mnist");
-    for f in super::mnist::FILES {
-        let dest = dir.join(f);
+    for archive in &MNIST {
+        let dest = dir.join(archive.name);
         if !dest.is_file() {
-            download(&format!("{MNIST_URL}/{f}"), &dest)?;
+            fetch(archive, &dest, settings.offline)?;
         }
     }
     Ok(dir)
@@ -166,36 +168,7 @@ pub fn cifar10_source(settings: &RunSettings) -> Result<PathBuf, String> {
         .join("downloads")
         .join("cifar-10-binary.tar.gz");
     if !dest.is_file() {
-        download(CIFAR10_URL, &dest)?;
+        fetch(&CIFAR10, &dest, settings.offline)?;
     }
     Ok(dest)
-}
-
-/// Downloads `url` to `dest` with curl (its progress bar on the terminal).
-pub fn download(url: &str, dest: &Path) -> Result<(), String> {
-    if let Some(dir) = dest.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    }
-    info(
-        "prepare",
-        &format!("Downloading {url} to {}", dest.display()),
-    );
-    let part = dest.with_extension("part");
-    let status = Command::new("curl")
-        .args(["-L", "--fail", "--progress-bar", "-o"])
-        .arg(&part)
-        .arg(url)
-        .status()
-        .map_err(|e| {
-            format!("cannot run curl to download {url} ({e}); download it by hand and pass --from")
-        })?;
-    if !status.success() {
-        let _ = std::fs::remove_file(&part);
-        return Err(format!(
-            "downloading {url} failed (curl: {status}); download it by hand and pass --from, or set the archive in caffers.toml"
-        ));
-    }
-    std::fs::rename(&part, dest)
-        .map_err(|e| format!("cannot move the download to `{}`: {e}", dest.display()))
 }
