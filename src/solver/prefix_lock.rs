@@ -43,7 +43,16 @@ impl PrefixLock {
     pub fn claim(prefix: &Path) -> Result<PrefixLock> {
         let dir = snapshot_directory(prefix);
         std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io_write(&dir, e))
+            .map_err(|e| match file_in_the_way(&dir) {
+                Some(file) => Error::io_write(
+                    &file,
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotADirectory,
+                        "it is a file, not a folder",
+                    ),
+                ),
+                None => Error::io_write(&dir, e),
+            })
             .and_then(|()| check_writable(&dir))
             .map_err(|e| {
                 Error::file(
@@ -97,6 +106,19 @@ impl PrefixLock {
             .map_err(|e| Error::io_write(&path, e))?;
         Ok(PrefixLock { _file: file, path })
     }
+}
+
+/// The first existing ancestor of `dir` (itself included) that is not a folder:
+/// what stops the folder from being made, named in the message rather than
+/// std's "File exists".
+fn file_in_the_way(dir: &Path) -> Option<PathBuf> {
+    let mut ancestors: Vec<&Path> = dir.ancestors().collect();
+    ancestors.reverse();
+    ancestors
+        .into_iter()
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists() && !a.is_dir())
+        .map(Path::to_path_buf)
 }
 
 /// The pid the holder wrote, if the file holds one.

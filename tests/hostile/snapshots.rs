@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::support::{assert_clean_error, assert_success, caffers, repo, stderr, workdir};
+use crate::support::{assert_clean_error, assert_success, caffers, repo, stderr, workdir, write};
 
 /// The MNIST LMDBs, made once by `caffers data` and shared (read only) by every case.
 fn mnist_lmdbs() -> &'static Path {
@@ -160,7 +160,13 @@ fn an_unwritable_prefix_is_refused_before_iteration_zero() {
     let dir = lenet("snapshots-unwritable", 20, "blocker/snaps/lenet");
     std::fs::write(dir.join("blocker"), b"a file, not a folder").unwrap();
     let out = caffers(&dir, &["train", "solver.prototxt"]);
-    assert_clean_error(&out, &["blocker/snaps/lenet", "cannot write", "blocker"]);
+    assert_clean_error(
+        &out,
+        &[
+            "blocker/snaps/lenet",
+            "cannot write `blocker`: it is a file, not a folder",
+        ],
+    );
     assert!(!stderr(&out).contains("Iteration"), "{}", stderr(&out));
     assert_eq!(
         std::fs::read(dir.join("blocker")).unwrap(),
@@ -220,5 +226,48 @@ fn resume_loads_the_caffemodel_beside_the_state_and_says_so() {
     // Resumed from the backed-up weights, it ends where the original run ended.
     let resumed = std::fs::read(dir.join("resumed/lenet_iter_20.caffemodel")).unwrap();
     assert!(resumed == uninterrupted, "resumed from the wrong weights");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Names in `dir` that end in `.tmp`: what a failed write must not leave.
+fn litter(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
+#[test]
+fn failed_writes_say_cannot_write_and_leave_no_temporary_files() {
+    let dir = lenet("snapshots-writes", 20, "unused");
+    std::fs::write(dir.join("blocker"), b"a file").unwrap();
+    // A destination that is a folder: the rename fails after the temporary file
+    // was written, which must then be removed, and the folder left as it was.
+    std::fs::create_dir_all(dir.join("taken.npz/keep")).unwrap();
+    std::fs::create_dir_all(dir.join("taken.binaryproto/keep")).unwrap();
+    let net = "name: \"w\"\n\
+        layer { name: \"d\" type: \"DummyData\" top: \"data\" dummy_data_param { shape { dim: 2 dim: 3 } } }\n\
+        layer { name: \"r\" type: \"ReLU\" bottom: \"data\" top: \"out\" }\n";
+    let net = write(&dir, "net.prototxt", net);
+    let forward = |dump: &str| caffers(&dir, &["forward", "--model", &net, "--dump", dump]);
+    assert_clean_error(&forward("blocker/blobs.npz"), &["cannot write `blocker/"]);
+    assert_clean_error(&forward("taken.npz"), &["cannot write `taken.npz`"]);
+    assert_success(&forward("blobs.npz"));
+
+    let lmdb = "data/mnist_test_lmdb";
+    let mean = |out: &str| caffers(&dir, &["compute-mean", lmdb, out]);
+    assert_clean_error(
+        &mean("blocker/mean.binaryproto"),
+        &["cannot write `blocker/"],
+    );
+    assert_clean_error(
+        &mean("taken.binaryproto"),
+        &["cannot write `taken.binaryproto`"],
+    );
+    for taken in ["taken.npz", "taken.binaryproto"] {
+        assert!(dir.join(taken).join("keep").is_dir(), "{taken} changed");
+    }
+    assert!(litter(&dir).is_empty(), "{:?}", litter(&dir));
     let _ = std::fs::remove_dir_all(&dir);
 }
