@@ -242,9 +242,11 @@ pub enum Error {
     #[error("net `{net}`: {message}")]
     Net { net: String, message: String },
 
-    #[error("cannot read `{}`: {source}", path.display())]
+    /// A file operation failed; `direction` says whether reading or writing.
+    #[error("cannot {direction} `{}`: {source}", path.display())]
     Io {
         path: PathBuf,
+        direction: IoDirection,
         #[source]
         source: std::io::Error,
     },
@@ -254,10 +256,38 @@ pub enum Error {
     Usage(String),
 }
 
+/// Which way a failed file operation went, so a message says "cannot write" for a
+/// full disk rather than "cannot read".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoDirection {
+    Read,
+    Write,
+}
+
+impl fmt::Display for IoDirection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IoDirection::Read => "read",
+            IoDirection::Write => "write",
+        })
+    }
+}
+
 impl Error {
+    /// A failure reading `path` (opening, statting or reading it).
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
+            direction: IoDirection::Read,
+            source,
+        }
+    }
+
+    /// A failure writing `path` (creating, writing, syncing, renaming or removing it).
+    pub fn io_write(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            direction: IoDirection::Write,
             source,
         }
     }
@@ -305,6 +335,18 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         // é is two bytes but one column.
         assert_eq!(f.line_col(8), (2, 5));
+    }
+
+    #[test]
+    fn io_errors_say_which_way_they_went() {
+        let gone = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let read = Error::io(Path::new("a.caffemodel"), gone()).to_string();
+        let write = Error::io_write(Path::new("b.caffemodel"), gone()).to_string();
+        assert!(read.starts_with("cannot read `a.caffemodel`: "), "{read}");
+        assert!(
+            write.starts_with("cannot write `b.caffemodel`: "),
+            "{write}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::log::info;
 use crate::net::Net;
 use crate::proto::{NetState, SolverMode, SolverParameter};
 use crate::solver::nets::{build_nets, run_seed, solver_nets};
+use crate::solver::prefix_lock::PrefixLock;
 use crate::solver::Solver;
 
 #[derive(Args, Debug, Clone)]
@@ -87,6 +88,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if param.solver_mode() == SolverMode::Gpu {
         eprintln!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display());
     }
+    // Held to the end of the run; the kernel releases it if the process dies.
+    let lock = PrefixLock::claim(Path::new(param.snapshot_prefix()))?;
+    info(
+        "solver.cpp:449",
+        &format!("Snapshot prefix locked by {}", lock.path.display()),
+    );
     let seed = run_seed(&param);
     let extra = NetState {
         phase: None,
@@ -120,6 +127,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let mut no_test_feed = |_: &mut Net| Ok(());
     solver.solve(&mut no_feed, &mut no_test_feed)?;
     info("caffe.cpp:263", "Optimization Done.");
+    drop(lock);
     Ok(())
 }
 

@@ -129,21 +129,6 @@ pub fn caffemodel_bytes(net_name: &str, layers: &[(String, String, Vec<&Blob>)])
     net.encode_to_vec()
 }
 
-/// Writes bytes to `path` atomically: a temporary file beside it, then a rename,
-/// so an interrupted write never leaves a truncated file under the final name.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

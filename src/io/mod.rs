@@ -1,5 +1,6 @@
 //! Files Caffe users have, in their binary forms.
 
+pub mod atomic;
 pub mod blob_proto;
 pub mod caffemodel;
 pub mod npy;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
+use super::atomic::write_atomically_with;
 use crate::error::{Error, Result};
 
 /// An array read from or written to NumPy files.
@@ -150,23 +151,24 @@ pub fn read_npz(path: &Path) -> Result<BTreeMap<String, Array>> {
 
 /// Writes arrays to a .npz archive (uncompressed, as numpy.savez), atomically.
 pub fn write_npz(path: &Path, arrays: &BTreeMap<String, Array>) -> Result<()> {
-    let tmp = path.with_extension("npz.tmp");
-    {
-        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    write_atomically_with(path, |file, tmp| {
         let mut zip = zip::ZipWriter::new(file);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored)
             .large_file(true);
+        let zip_error = |e: zip::result::ZipError| match e {
+            zip::result::ZipError::Io(e) => Error::io_write(tmp, e),
+            e => Error::file(tmp.display().to_string(), e.to_string()),
+        };
         for (key, array) in arrays {
             zip.start_file(format!("{key}.npy"), options)
-                .map_err(|e| Error::file(tmp.display().to_string(), e.to_string()))?;
+                .map_err(zip_error)?;
             zip.write_all(&npy_bytes(array))
-                .map_err(|e| Error::io(&tmp, e))?;
+                .map_err(|e| Error::io_write(tmp, e))?;
         }
-        zip.finish()
-            .map_err(|e| Error::file(tmp.display().to_string(), e.to_string()))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        zip.finish().map_err(zip_error)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::path::Path;
 use super::run::Net;
 use crate::blob::Blob;
 use crate::error::{Error, Result};
-use crate::io::caffemodel::{caffemodel_bytes, read_caffemodel, write_atomically, StoredLayer};
+use crate::io::atomic::write_atomically;
+use crate::io::caffemodel::{caffemodel_bytes, read_caffemodel, StoredLayer};
 
 impl Net {
     /// Copies every stored layer's blobs into the layer of the same name, checking

@@ -3,6 +3,8 @@
 
 pub mod lr_policy;
 pub mod nets;
+pub mod prefix_lock;
+pub mod resume;
 pub mod solve;
 pub mod update;
 pub mod validate;

@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::lr_policy::learning_rate;
+use super::resume::weights_for_state;
 use super::update::{compute_update, regularize, UpdateSettings};
 use super::validate::SolverRules;
 use crate::error::{Error, Result};
-use crate::io::caffemodel::write_atomically;
+use crate::io::atomic::write_atomically;
 use crate::io::solverstate::{read_solverstate, solverstate_bytes, SolverSnapshot};
 use crate::log::info;
 use crate::net::Net;
@@ -345,7 +346,7 @@ impl Solver {
     pub fn snapshot(&mut self) -> Result<(PathBuf, PathBuf)> {
         let model = self.snapshot_path(".caffemodel");
         if let Some(dir) = model.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| Error::io_write(dir, e))?;
         }
         info(
             "solver.cpp:464",
@@ -377,7 +378,7 @@ impl Solver {
     }
 
     /// Caffe's Restore: iteration, multistep position, history, and the weights of
-    /// the caffemodel the state names (looked up beside the state file too).
+    /// the state's caffemodel (the one beside it first; see [`weights_for_state`]).
     pub fn restore(&mut self, state_path: &Path) -> Result<()> {
         let state = read_solverstate(state_path)?;
         let name = state_path.display().to_string();
@@ -405,12 +406,8 @@ impl Solver {
             h.copy_from_slice(data);
         }
         if !state.learned_net.is_empty() {
-            let mut model = PathBuf::from(&state.learned_net);
-            if !model.exists() {
-                if let (Some(dir), Some(file)) = (state_path.parent(), model.file_name()) {
-                    model = dir.join(file);
-                }
-            }
+            let (model, note) = weights_for_state(state_path, &state.learned_net)?;
+            info("solver.cpp:419", &note);
             self.net.load_caffemodel(&model)?;
         }
         self.iter = state.iter;

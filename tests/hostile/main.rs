@@ -3,4 +3,5 @@
 //! abort, no signal) or in a correct result. One module per class of fault.
 
 mod data;
+mod snapshots;
 mod support;

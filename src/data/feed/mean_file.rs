@@ -44,7 +44,7 @@ pub fn write(
     data: &[f32],
 ) -> Result<(), String> {
     let bytes = to_legacy_bin([1, channels, height, width], data).encode_to_vec();
-    std::fs::write(path, bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    crate::io::atomic::write_atomically(path, &bytes).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
