@@ -7,6 +7,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod blob;
+pub mod byte_size;
 pub mod check;
 pub mod cli;
 pub mod data;
