@@ -13,7 +13,7 @@ pub struct Blob {
 impl Blob {
     /// A zero-filled blob of this shape.
     pub fn new(shape: &[usize]) -> Self {
-        let n = shape.iter().product();
+        let n = crate::shape::count(shape);
         Blob {
             shape: shape.to_vec(),
             data: vec![0.0; n],
@@ -24,7 +24,7 @@ impl Blob {
     /// A blob holding `data`, with a zero gradient.
     pub fn from_data(shape: &[usize], data: Vec<f32>) -> Self {
         assert_eq!(
-            shape.iter().product::<usize>(),
+            crate::shape::count(shape),
             data.len(),
             "data does not fit shape {shape:?}"
         );
@@ -42,12 +42,12 @@ impl Blob {
 
     /// Product of the dimensions from `start` to `end` (exclusive).
     pub fn count_range(&self, start: usize, end: usize) -> usize {
-        self.shape[start..end].iter().product()
+        crate::shape::count(&self.shape[start..end])
     }
 
     /// Changes the shape, growing or shrinking the buffers (new values are 0).
     pub fn reshape(&mut self, shape: &[usize]) {
-        let n = shape.iter().product();
+        let n = crate::shape::count(shape);
         self.shape = shape.to_vec();
         self.data.resize(n, 0.0);
         self.diff.resize(n, 0.0);

@@ -10,12 +10,14 @@
 // Listed in the order data flows, one module a paragraph so that rustfmt keeps the
 // order; each module imports only modules above it (scripts/module_deps.py checks it).
 
-// Foundations: errors and source positions, log lines, the seeded generator.
+// Foundations: errors and source positions, log lines, the seeded generator, byte sizes.
 pub mod error;
 
 pub mod log;
 
 pub mod rng;
+
+pub mod byte_size;
 
 // Text → typed schema → loaded files and run settings.
 pub mod text;

@@ -7,6 +7,8 @@
 //! mnist_archive = "../shared/data/mnist"                        # the four IDX .gz files
 //! cifar10_archive = "../shared/data/cifar10/cifar-10-binary.tar.gz"
 //! offline = true               # never download a missing archive (as --offline)
+//! memory_limit = "8GiB"        # refuse nets whose blobs and parameters need more
+//!                              # (bytes or a unit; default: the available memory)
 //! ```
 
 use std::path::Path;
@@ -28,6 +30,31 @@ pub struct RunSettings {
     pub cifar10_archive: Option<String>,
     /// Refuse to download missing archives.
     pub offline: bool,
+    /// The most bytes a net's blobs and parameters may take; unset means the
+    /// memory the system reports available when the net is built.
+    #[serde(deserialize_with = "memory_size")]
+    pub memory_limit: Option<u64>,
+}
+
+/// `memory_limit`: a byte count, or a string with a unit ("8GiB").
+fn memory_size<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(d) {
+        Ok(Size::Bytes(n)) => Ok(Some(n)),
+        Ok(Size::Text(t)) => crate::byte_size::parse(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Err(_) => Err(serde::de::Error::custom(
+            "memory_limit must be a number of bytes or a string such as \"8GiB\"",
+        )),
+    }
 }
 
 impl RunSettings {
@@ -77,6 +104,22 @@ mod tests {
         let s = RunSettings::load_from(&dir).unwrap();
         assert_eq!(s.threads, Some(2));
         assert_eq!(s.data_dir(), "d");
+        std::fs::write(dir.join("caffers.toml"), "memory_limit = \"2GiB\"\n").unwrap();
+        assert_eq!(
+            RunSettings::load_from(&dir).unwrap().memory_limit,
+            Some(2 << 30)
+        );
+        std::fs::write(dir.join("caffers.toml"), "memory_limit = 4096\n").unwrap();
+        assert_eq!(
+            RunSettings::load_from(&dir).unwrap().memory_limit,
+            Some(4096)
+        );
+        std::fs::write(dir.join("caffers.toml"), "memory_limit = \"lots\"\n").unwrap();
+        let e = RunSettings::load_from(&dir).unwrap_err().to_string();
+        assert!(
+            e.contains("caffers.toml:1:") && e.contains("not a memory size"),
+            "{e}"
+        );
         std::fs::write(dir.join("caffers.toml"), "thread = 2\n").unwrap();
         let e = RunSettings::load_from(&dir).unwrap_err().to_string();
         assert!(

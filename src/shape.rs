@@ -3,9 +3,34 @@
 
 pub type Shape = Vec<usize>;
 
-/// Number of elements of a shape.
+/// The most elements a blob may hold: Caffe's Blob::Reshape refuses more than
+/// INT_MAX ("blob size exceeds INT_MAX"), and so does the net builder.
+pub const MAX_COUNT: usize = i32::MAX as usize;
+
+/// Number of elements of a shape. Saturates at `usize::MAX` instead of wrapping,
+/// so an absurd shape never looks small; [`checked_count`] refuses it.
 pub fn count(shape: &[usize]) -> usize {
-    shape.iter().product()
+    shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))
+}
+
+/// Number of elements of a shape, or an error when it exceeds [`MAX_COUNT`].
+/// The product is computed without overflow: a zero dimension makes it 0 even
+/// when the other dimensions' product would not fit.
+pub fn checked_count(shape: &[usize]) -> Result<usize, String> {
+    let n = count(shape);
+    if n > MAX_COUNT {
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        return Err(format!(
+            "shape {} has {} elements: blob size exceeds INT_MAX ({MAX_COUNT}), Caffe's limit",
+            dims.join(" "),
+            if n == usize::MAX {
+                "more than 2^64".to_string()
+            } else {
+                n.to_string()
+            }
+        ));
+    }
+    Ok(n)
 }
 
 /// Resolves a possibly negative axis index against `num_axes` (Caffe's CanonicalAxisIndex).
@@ -23,9 +48,9 @@ pub fn canonical_axis(axis: i32, num_axes: usize) -> Result<usize, String> {
 /// The (outer, channels, inner) split of a shape around `axis`: Caffe's
 /// count(0, axis), shape(axis) and count(axis + 1). Axes past the end count as 1.
 pub fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    let outer = shape.iter().take(axis).product();
+    let outer = count(&shape[..axis.min(shape.len())]);
     let channels = shape.get(axis).copied().unwrap_or(1);
-    let inner = shape.iter().skip(axis + 1).product();
+    let inner = count(shape.get(axis + 1..).unwrap_or(&[]));
     (outer, channels, inner)
 }
 
@@ -52,6 +77,19 @@ mod tests {
         assert_eq!(canonical_axis(1, 4), Ok(1));
         assert!(canonical_axis(4, 4).is_err());
         assert!(canonical_axis(-5, 4).is_err());
+    }
+
+    #[test]
+    fn counts_never_wrap() {
+        assert_eq!(count(&[1 << 20; 5]), usize::MAX);
+        assert_eq!(count(&[1 << 40, 1 << 40, 0]), 0);
+        assert_eq!(checked_count(&[2, 0, 1 << 40]), Ok(0));
+        assert_eq!(checked_count(&[MAX_COUNT]), Ok(MAX_COUNT));
+        let e = checked_count(&[1, 4, 4294967300, 4294967300]).unwrap_err();
+        assert!(e.contains("exceeds INT_MAX"), "{e}");
+        let e = checked_count(&[1 << 20; 5]).unwrap_err();
+        assert!(e.contains("more than 2^64"), "{e}");
+        assert!(checked_count(&[MAX_COUNT + 1]).is_err());
     }
 
     #[test]

@@ -82,7 +82,9 @@ pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
     let mut out = BTreeMap::new();
     let given: Vec<&str> = args.inputs.iter().map(|(n, _)| n.as_str()).collect();
     for name in net.input_blobs() {
-        if !given.contains(&name.as_str()) {
+        // An empty blob (a batch of 0) has no values to give.
+        let empty = net.blob_data(&name).is_some_and(<[f32]>::is_empty);
+        if !given.contains(&name.as_str()) && !empty {
             return Err(Error::Usage(format!(
                 "input blob `{name}` has no values; give them with --input {name}=FILE.npy"
             )));

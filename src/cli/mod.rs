@@ -61,6 +61,9 @@ pub fn run() -> ExitCode {
         }
     };
     settings.apply_threads();
+    if let Some(limit) = settings.memory_limit {
+        crate::net::budget::set_memory_limit(limit);
+    }
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Forward(args) => forward::run(&args),

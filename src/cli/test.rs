@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::args::parse_phase;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::log::info;
 use crate::net::{Net, NetOptions};
 use crate::proto::{NetState, Phase};
@@ -33,6 +33,11 @@ pub struct TestArgs {
 
 /// Scores the model; returns (output name, mean, loss weight) per output element.
 pub fn score(args: &TestArgs) -> Result<Vec<(String, f32, f32)>> {
+    if args.iterations == 0 {
+        return Err(Error::Usage(
+            "--iterations must be at least 1: scoring 0 batches has no mean".into(),
+        ));
+    }
     let state = NetState {
         phase: Some(args.phase),
         level: args.level,

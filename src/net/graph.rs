@@ -10,7 +10,7 @@ use crate::error::{Error, LayerLocation, Result};
 use crate::layers::{self, BuildContext, Layer};
 use crate::load::NetSource;
 use crate::proto::{LayerParameter, NetParameter, NetState, Phase};
-use crate::shape::Shape;
+use crate::shape::{checked_count, Shape};
 
 /// The name Caffe gives the tops it adds to a loss layer that names none.
 pub const AUTOMATIC_TOP: &str = "(automatic)";
@@ -409,7 +409,9 @@ fn create_layer(
     Ok((layer, named_tops))
 }
 
-/// The layer's top shapes for its bottom shapes, one per top.
+/// The layer's top shapes for its bottom shapes, one per top. Every top and
+/// parameter blob is held to Caffe's INT_MAX element limit here, so `check`
+/// refuses what could never be allocated, and later arithmetic cannot overflow.
 fn shape_tops(
     layer: &mut dyn Layer,
     param: &LayerParameter,
@@ -422,6 +424,12 @@ fn shape_tops(
             top_shapes.len(),
             param.top.len()
         ));
+    }
+    for (shape, name) in top_shapes.iter().zip(&param.top) {
+        checked_count(shape).map_err(|m| format!("top `{name}`: {m}"))?;
+    }
+    for (i, shape) in layer.param_shapes().iter().enumerate() {
+        checked_count(shape).map_err(|m| format!("parameter blob {i}: {m}"))?;
     }
     Ok(top_shapes)
 }

@@ -1,5 +1,6 @@
 //! From a NetParameter to a shaped graph: NetState filtering, blob wiring, shapes.
 
+pub mod budget;
 pub mod filter;
 pub mod from_file;
 pub mod graph;

@@ -57,7 +57,23 @@ impl Net {
 
     /// Allocates blobs, creates (and shares) parameters, filled from each layer's
     /// fillers with `seed`, and works out which gradients backward must compute.
+    /// Refuses a net without layers, and one over the memory budget (see
+    /// [`super::budget`]) before allocating.
     pub fn new(graph: NetGraph, force_backward: bool, seed: u64) -> Result<Self> {
+        if graph.layers.is_empty() {
+            return Err(Error::Net {
+                net: graph.name.clone(),
+                message: format!(
+                    "has no layers in phase {} (level {}, stages {:?}); there is nothing to run",
+                    graph.state.phase(),
+                    graph.state.level(),
+                    graph.state.stage
+                ),
+            });
+        }
+        if let Some((budget, source)) = super::budget::current_budget() {
+            super::budget::check_budget(&graph, budget, source)?;
+        }
         let mut rng = Rng::new(seed);
         let slots: Vec<Blob> = graph
             .slots
@@ -191,6 +207,9 @@ impl Net {
 
     /// Runs layer `i` forward.
     pub fn forward_layer(&mut self, i: usize) -> Result<()> {
+        if self.nothing_to_compute(i) {
+            return Ok(());
+        }
         let node = &self.graph.layers[i];
         let mut tops: Vec<Blob> = node
             .top_slots
@@ -220,6 +239,17 @@ impl Net {
             self.params[p] = b;
         }
         result.map_err(|m| layer_error(&self.graph, i, m))
+    }
+
+    /// Whether layer `i` reads and writes only empty blobs (a batch of 0, as
+    /// Caffe's empty blobs allow): then neither pass has anything to do, and the
+    /// kernels, which assume at least one element per row, are not called.
+    fn nothing_to_compute(&self, i: usize) -> bool {
+        let node = &self.graph.layers[i];
+        let empty = |&s: &usize| self.slots[s].count() == 0;
+        !node.bottom_slots.is_empty()
+            && node.bottom_slots.iter().all(empty)
+            && node.top_slots.iter().all(empty)
     }
 
     /// Runs the whole net forward and returns the weighted loss.
@@ -275,6 +305,9 @@ impl Net {
 
     /// Runs layer `i` backward, writing its bottoms' diffs.
     pub fn backward_layer(&mut self, i: usize) -> Result<()> {
+        if self.nothing_to_compute(i) {
+            return Ok(());
+        }
         let node = &self.graph.layers[i];
         let propagate = self.bottom_need_backward[i].clone();
         let bottom_slots = node.bottom_slots.clone();
@@ -529,5 +562,48 @@ mod tests {
         );
         assert!(learned.iter().all(|d| d.iter().any(|&v| v != 0.0)));
         assert!(frozen.iter().all(|d| d.iter().all(|&v| v == 0.0)));
+    }
+
+    fn train_net(text: &str) -> crate::error::Result<Net> {
+        let loaded = crate::load::net_from_source(&SourceFile::new("t", text)).unwrap();
+        let state = NetState {
+            phase: Some(Phase::Train),
+            ..Default::default()
+        };
+        Net::from_loaded(&loaded, &state, &NetOptions::default())
+    }
+
+    /// A batch of 0 through many layer types: Caffe's empty blobs, no panic, a
+    /// zero loss, untouched parameter gradients.
+    #[test]
+    fn a_batch_of_zero_runs_forward_and_backward() {
+        let mut net = train_net(
+            r#"force_backward: true
+            layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 0 dim: 3 dim: 8 dim: 8 } } }
+            layer { name: "label" type: "Input" top: "label" input_param { shape { dim: 0 } } }
+            layer { name: "conv" type: "Convolution" bottom: "x" top: "c"
+                    convolution_param { num_output: 4 kernel_size: 3 weight_filler { type: "xavier" } } }
+            layer { name: "bn" type: "BatchNorm" bottom: "c" top: "c" }
+            layer { name: "relu" type: "ReLU" bottom: "c" top: "c" }
+            layer { name: "pool" type: "Pooling" bottom: "c" top: "p"
+                    pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+            layer { name: "lrn" type: "LRN" bottom: "p" top: "n" }
+            layer { name: "ip" type: "InnerProduct" bottom: "n" top: "y"
+                    inner_product_param { num_output: 5 weight_filler { type: "xavier" } } }
+            layer { name: "drop" type: "Dropout" bottom: "y" top: "y" }
+            layer { name: "loss" type: "SoftmaxWithLoss" bottom: "y" bottom: "label" top: "l" }"#,
+        )
+        .unwrap();
+        let loss = net.forward().unwrap();
+        assert_eq!(loss, 0.0);
+        net.backward().unwrap();
+        assert_eq!(net.blob_data("y").unwrap().len(), 0);
+        assert!(net.params.iter().all(|p| p.diff.iter().all(|&d| d == 0.0)));
+    }
+
+    #[test]
+    fn a_net_without_layers_is_refused() {
+        let e = train_net("name: \"empty\"").err().unwrap().to_string();
+        assert!(e.contains("net `empty`") && e.contains("no layers"), "{e}");
     }
 }

@@ -3,5 +3,6 @@
 //! abort, no signal) or in a correct result. One module per class of fault.
 
 mod data;
+mod sizes;
 mod snapshots;
 mod support;
