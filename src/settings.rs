@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +29,9 @@ pub struct RunSettings {
 
 impl RunSettings {
     pub const FILE: &'static str = "caffers.toml";
+    /// The most kernel threads a run may ask for: far above any core count the
+    /// kernels can use, far below where starting the threads exhausts the machine.
+    pub const MAX_THREADS: usize = 1024;
 
     /// Reads `caffers.toml` from `dir`, or the defaults when there is none.
     pub fn load_from(dir: &Path) -> Result<Self> {
@@ -37,7 +40,20 @@ impl RunSettings {
             return Ok(RunSettings::default());
         }
         let src = crate::load::read_text(&path)?;
-        crate::load::from_toml(&src)
+        let settings: Self = crate::load::from_toml(&src)?;
+        if let Some(n) = settings
+            .threads
+            .filter(|n| !(1..=Self::MAX_THREADS).contains(n))
+        {
+            return Err(Error::file(
+                path.display().to_string(),
+                format!(
+                    "threads = {n} is out of range: give 1 to {} (or leave it out for one per core)",
+                    Self::MAX_THREADS
+                ),
+            ));
+        }
+        Ok(settings)
     }
 
     pub fn data_dir(&self) -> &str {
@@ -74,6 +90,11 @@ mod tests {
         let s = RunSettings::load_from(&dir).unwrap();
         assert_eq!(s.threads, Some(2));
         assert_eq!(s.data_dir(), "d");
+        for n in ["0", "100000", "1025"] {
+            std::fs::write(dir.join("caffers.toml"), format!("threads = {n}\n")).unwrap();
+            let e = RunSettings::load_from(&dir).unwrap_err().to_string();
+            assert!(e.contains(&format!("threads = {n} is out of range")), "{e}");
+        }
         std::fs::write(dir.join("caffers.toml"), "thread = 2\n").unwrap();
         let e = RunSettings::load_from(&dir).unwrap_err().to_string();
         assert!(
