@@ -31,6 +31,10 @@ pub struct TrainArgs {
     pub stages: Vec<String>,
     #[arg(long)]
     pub level: Option<i32>,
+    /// Log each layer's mean absolute data and diff every iteration, as the
+    /// solver's `debug_info: true` (Caffe's [Forward]/[Backward]/[Update] lines).
+    #[arg(long = "debug-info")]
+    pub debug_info: bool,
 }
 
 /// Makes missing datasets with known names before the nets are built
@@ -81,7 +85,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let rules =
         crate::solver::validate(&param).map_err(|m| Error::file(file.display().to_string(), m))?;
     if param.solver_mode() == SolverMode::Gpu {
-        eprintln!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display());
+        info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
     }
     let seed = run_seed(&param);
     let extra = NetState {
@@ -97,6 +101,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         refuse_input_only(&t.net, "test")?;
     }
     let mut solver = Solver::new(param, rules, net, tests);
+    solver.debug_info |= args.debug_info;
     if let Some(weights) = &args.weights {
         for w in weights.split(',').filter(|w| !w.is_empty()) {
             info("caffe.cpp:226", &format!("Finetuning from {w}"));

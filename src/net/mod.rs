@@ -1,8 +1,10 @@
 //! From a NetParameter to a shaped graph: NetState filtering, blob wiring, shapes.
 
+pub mod debug_info;
 pub mod filter;
 pub mod from_file;
 pub mod graph;
+pub mod non_finite;
 pub mod random_inputs;
 pub mod report;
 pub mod run;
