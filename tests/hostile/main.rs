@@ -2,4 +2,5 @@
 //! clean error (exit status 1, a message naming the file, layer or record, no panic, no
 //! abort, no signal) or in a correct result. One module per class of fault.
 
+mod divergence;
 mod support;
