@@ -2,7 +2,7 @@
 //! working directory when present; every field is optional.
 //!
 //! ```toml
-//! threads = 2                  # worker threads for the numerical kernels (default: all cores)
+//! threads = 2                  # kernel worker threads, 1 to 1024 (default: one per core)
 //! data_dir = "data"            # where `caffers data` writes and `train` looks for LMDBs
 //! mnist_archive = "../shared/data/mnist"                        # the four IDX .gz files
 //! cifar10_archive = "../shared/data/cifar10/cifar-10-binary.tar.gz"
