@@ -2,7 +2,7 @@
 //! working directory when present; every field is optional.
 //!
 //! ```toml
-//! threads = 2                  # worker threads for the numerical kernels (default: all cores)
+//! threads = 2                  # kernel worker threads, 1 to 1024 (default: one per core)
 //! data_dir = "data"            # where `caffers data` writes and `train` looks for LMDBs
 //! mnist_archive = "../shared/data/mnist"                        # the four IDX .gz files
 //! cifar10_archive = "../shared/data/cifar10/cifar-10-binary.tar.gz"
@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -59,6 +59,9 @@ fn memory_size<'de, D: serde::Deserializer<'de>>(
 
 impl RunSettings {
     pub const FILE: &'static str = "caffers.toml";
+    /// The most kernel threads a run may ask for: far above any core count the
+    /// kernels can use, far below where starting the threads exhausts the machine.
+    pub const MAX_THREADS: usize = 1024;
 
     /// Reads `caffers.toml` from `dir`, or the defaults when there is none.
     pub fn load_from(dir: &Path) -> Result<Self> {
@@ -67,7 +70,20 @@ impl RunSettings {
             return Ok(RunSettings::default());
         }
         let src = crate::load::read_text(&path)?;
-        crate::load::from_toml(&src)
+        let settings: Self = crate::load::from_toml(&src)?;
+        if let Some(n) = settings
+            .threads
+            .filter(|n| !(1..=Self::MAX_THREADS).contains(n))
+        {
+            return Err(Error::file(
+                path.display().to_string(),
+                format!(
+                    "threads = {n} is out of range: give 1 to {} (or leave it out for one per core)",
+                    Self::MAX_THREADS
+                ),
+            ));
+        }
+        Ok(settings)
     }
 
     pub fn data_dir(&self) -> &str {
@@ -120,6 +136,11 @@ mod tests {
             e.contains("caffers.toml:1:") && e.contains("not a memory size"),
             "{e}"
         );
+        for n in ["0", "100000", "1025"] {
+            std::fs::write(dir.join("caffers.toml"), format!("threads = {n}\n")).unwrap();
+            let e = RunSettings::load_from(&dir).unwrap_err().to_string();
+            assert!(e.contains(&format!("threads = {n} is out of range")), "{e}");
+        }
         std::fs::write(dir.join("caffers.toml"), "thread = 2\n").unwrap();
         let e = RunSettings::load_from(&dir).unwrap_err().to_string();
         assert!(

@@ -49,16 +49,20 @@ pub enum Command {
 /// user error (reported on stderr), 2 on bad usage (clap's own).
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    // Log lines go to stderr, as Caffe's tools log with `alsologtostderr`.
+    // Log lines go to stderr, as Caffe's tools log with `alsologtostderr`. When the
+    // reader of stderr is gone (`caffers train … 2>&1 | head`), training stops as on
+    // Ctrl-C, with a final snapshot: nobody is watching a run that cannot log.
     let _ = crate::log::set_sink(Box::new(|line: &str| {
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        if let Err(e) = writeln!(std::io::stderr().lock(), "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                crate::solver::solve::STOP_REQUESTED
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
     }));
     let settings = match crate::settings::RunSettings::load_from(std::path::Path::new(".")) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return report_error(&e),
     };
     settings.apply_threads();
     if let Some(limit) = settings.memory_limit {
@@ -76,9 +80,13 @@ pub fn run() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
+        Err(e) => report_error(&e),
     }
+}
+
+/// Prints an error on stderr (ignoring a closed stderr; `eprintln!` would panic) and
+/// returns exit status 1.
+fn report_error(e: &crate::error::Error) -> ExitCode {
+    let _ = writeln!(std::io::stderr().lock(), "error: {e}");
+    ExitCode::from(1)
 }

@@ -35,6 +35,10 @@ pub struct TrainArgs {
     /// Never download a missing dataset archive (as `offline = true` in caffers.toml).
     #[arg(long)]
     pub offline: bool,
+    /// Log each layer's mean absolute data and diff every iteration, as the
+    /// solver's `debug_info: true` (Caffe's [Forward]/[Backward]/[Update] lines).
+    #[arg(long = "debug-info")]
+    pub debug_info: bool,
 }
 
 /// Makes missing datasets with known names before the nets are built
@@ -86,7 +90,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let rules =
         crate::solver::validate(&param).map_err(|m| Error::file(file.display().to_string(), m))?;
     if param.solver_mode() == SolverMode::Gpu {
-        eprintln!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display());
+        info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
     }
     // Held to the end of the run; the kernel releases it if the process dies.
     let lock = PrefixLock::claim(Path::new(param.snapshot_prefix()))?;
@@ -108,6 +112,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         refuse_input_only(&t.net, "test")?;
     }
     let mut solver = Solver::new(param, rules, net, tests);
+    solver.debug_info |= args.debug_info;
     if let Some(weights) = &args.weights {
         for w in weights.split(',').filter(|w| !w.is_empty()) {
             info("caffe.cpp:226", &format!("Finetuning from {w}"));

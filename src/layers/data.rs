@@ -153,12 +153,16 @@ fn read_batches(r: &Reader, tx: &Sender) -> Result<(), String> {
     let mut iter = db.iter(&rtxn).map_err(err)?;
     let mut transformer = Transformer::new(&r.transform, r.phase, r.seed)?;
     let mut rng = crate::rng::Rng::new(r.seed ^ 0x5eed);
-    let mut skip = r.resume_records
+    let skip = r.resume_records
         + if r.rand_skip > 0 {
             rng.below(r.rand_skip)
         } else {
             0
         };
+    // Whole passes over the database change nothing: skip only the remainder, so a
+    // resume at a huge iteration does not read billions of records.
+    let records = db.len(&rtxn).map_err(err)?;
+    let mut skip = if records > 0 { skip % records } else { skip };
     loop {
         let mut data: Vec<f32> = Vec::new();
         let mut labels = Vec::with_capacity(r.batch_size);

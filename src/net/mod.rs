@@ -1,9 +1,11 @@
 //! From a NetParameter to a shaped graph: NetState filtering, blob wiring, shapes.
 
 pub mod budget;
+pub mod debug_info;
 pub mod filter;
 pub mod from_file;
 pub mod graph;
+pub mod non_finite;
 pub mod random_inputs;
 pub mod report;
 pub mod run;

@@ -1,6 +1,7 @@
 //! Solvers: settings checks, the train and test nets, learning-rate policies, the
 //! six update rules, and the iteration loop.
 
+pub mod divergence;
 pub mod lr_policy;
 pub mod nets;
 pub mod prefix_lock;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use super::divergence;
 use super::lr_policy::learning_rate;
 use super::resume::weights_for_state;
 use super::update::{compute_update, regularize, UpdateSettings};
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::io::atomic::write_atomically;
 use crate::io::solverstate::{read_solverstate, solverstate_bytes, SolverSnapshot};
 use crate::log::info;
-use crate::net::Net;
+use crate::net::{debug_info, Net};
 use crate::proto::SolverParameter;
 
 /// Called before every forward pass of a net (feeds Input layers in tests; data
@@ -46,6 +47,12 @@ pub struct Solver {
     pub last_test_scores: Vec<Vec<(String, f32)>>,
     /// Where snapshots go: `<prefix>_iter_<N>.caffemodel/.solverstate`.
     pub snapshot_prefix: PathBuf,
+    /// Log Caffe's per-layer data and diff means each iteration (`debug_info`).
+    pub debug_info: bool,
+    /// The caffemodel of the last snapshot written, named when a run diverges.
+    last_snapshot: Option<PathBuf>,
+    /// Whether the meaning of the clamped loss was logged already (once is enough).
+    clamped_loss_noted: bool,
 }
 
 /// Set by a signal handler (or a test) to stop training after the current
@@ -68,6 +75,7 @@ impl Solver {
             history.extend(net.params.iter().map(|p| vec![0.0; p.count()]));
         }
         let snapshot_prefix = PathBuf::from(param.snapshot_prefix());
+        let debug_info = param.debug_info();
         Solver {
             param,
             net,
@@ -81,6 +89,9 @@ impl Solver {
             start_iter: 0,
             last_test_scores: Vec::new(),
             snapshot_prefix,
+            debug_info,
+            last_snapshot: None,
+            clamped_loss_noted: false,
         }
     }
 
@@ -90,20 +101,83 @@ impl Solver {
         self.net.clear_param_diffs();
         let loss = self.forward_backward(feed)?;
         self.update_smoothed_loss(loss);
-        self.apply_update();
+        self.checked_update(loss)?;
         self.iter += 1;
         Ok(loss)
     }
 
+    /// `iter_size` forward and backward passes; returns their mean loss.
     fn forward_backward(&mut self, feed: &mut Feed) -> Result<f32> {
         let iter_size = self.param.iter_size().max(1);
         let mut loss = 0.0;
         for _ in 0..iter_size {
             feed(&mut self.net)?;
-            loss += self.net.forward()?;
-            self.net.backward()?;
+            if self.debug_info {
+                loss += self.forward_backward_logged()?;
+            } else {
+                loss += self.net.forward()?;
+                self.net.backward()?;
+            }
         }
         Ok(loss / iter_size as f32)
+    }
+
+    /// One forward and backward pass, layer by layer, logging Caffe's debug_info lines.
+    fn forward_backward_logged(&mut self) -> Result<f32> {
+        let layers = self.net.graph.layers.len();
+        for i in 0..layers {
+            self.net.forward_layer(i)?;
+            for line in debug_info::forward_lines(&self.net, i) {
+                info("net.cpp:619", &line);
+            }
+        }
+        let loss = self.net.loss();
+        self.net.prepare_backward();
+        for i in (0..layers).rev() {
+            if self.net.layer_need_backward[i] {
+                self.net.backward_layer(i)?;
+                for line in debug_info::backward_lines(&self.net, i) {
+                    info("net.cpp:632", &line);
+                }
+            }
+        }
+        Ok(loss)
+    }
+
+    /// The update between two divergence checks: the loss and gradients must be
+    /// finite before it, the weights after it. Returns the learning rate used.
+    fn checked_update(&mut self, loss: f32) -> Result<f32> {
+        let base_lr = self.param.base_lr();
+        divergence::check_gradients(
+            &self.net,
+            self.iter,
+            loss,
+            base_lr,
+            self.last_snapshot.as_deref(),
+        )?;
+        if !self.clamped_loss_noted {
+            if let Some(note) = divergence::clamped_loss_note(&self.net, loss) {
+                info(
+                    "solver.cpp:245",
+                    &format!("Iteration {}: warning: {note}", self.iter),
+                );
+                self.clamped_loss_noted = true;
+            }
+        }
+        let rate = self.apply_update();
+        if self.debug_info {
+            for line in debug_info::update_lines(&self.net) {
+                info("net.cpp:680", &line);
+            }
+        }
+        divergence::check_weights(
+            &self.net,
+            self.iter,
+            loss,
+            base_lr,
+            self.last_snapshot.as_deref(),
+        )?;
+        Ok(rate)
     }
 
     /// Caffe's Solve: restore if asked, step to max_iter, final snapshot, display and
@@ -193,7 +267,7 @@ impl Solver {
                     );
                 }
             }
-            let rate = self.apply_update();
+            let rate = self.checked_update(loss)?;
             if display > 0 && self.iter % display == 0 {
                 info(
                     "sgd_solver.cpp:138",
@@ -374,6 +448,7 @@ impl Solver {
             current_step: self.current_step,
         };
         write_atomically(&state_path, &solverstate_bytes(&state))?;
+        self.last_snapshot = Some(model.clone());
         Ok((model, state_path))
     }
 
@@ -382,6 +457,26 @@ impl Solver {
     pub fn restore(&mut self, state_path: &Path) -> Result<()> {
         let state = read_solverstate(state_path)?;
         let name = state_path.display().to_string();
+        let max_iter = self.param.max_iter();
+        if !(0..=max_iter).contains(&state.iter) {
+            return Err(Error::file(
+                &name,
+                format!(
+                    "holds iteration {}, outside this solver's 0..={max_iter} (max_iter); a state past max_iter has nothing left to train",
+                    state.iter
+                ),
+            ));
+        }
+        if !(0..=self.param.stepvalue.len() as i32).contains(&state.current_step) {
+            return Err(Error::file(
+                &name,
+                format!(
+                    "holds multistep position {}, but the solver has {} stepvalues",
+                    state.current_step,
+                    self.param.stepvalue.len()
+                ),
+            ));
+        }
         if state.history.len() != self.history.len() {
             return Err(Error::file(
                 &name,

@@ -72,8 +72,35 @@ pub fn validate(s: &SolverParameter) -> Result<SolverRules, String> {
     if s.test_iter.iter().any(|&n| n <= 0) {
         return Err("test_iter values must be positive".into());
     }
-    if s.max_iter() < 0 {
-        return Err("max_iter must not be negative".into());
+    for (name, value) in [
+        ("max_iter", s.max_iter()),
+        ("snapshot", s.snapshot()),
+        ("test_interval", s.test_interval()),
+        ("display", s.display()),
+        ("stepsize", s.stepsize()),
+    ] {
+        if value < 0 {
+            return Err(format!("{name} must not be negative (it is {value})"));
+        }
+    }
+    if let Some(&v) = s.stepvalue.iter().find(|&&v| v < 0) {
+        return Err(format!("stepvalue must not be negative (one is {v})"));
+    }
+    // A NaN or infinite setting makes every weight non-finite on the first update.
+    for (name, value) in [
+        ("base_lr", s.base_lr()),
+        ("gamma", s.gamma()),
+        ("power", s.power()),
+        ("momentum", s.momentum()),
+        ("momentum2", s.momentum2()),
+        ("weight_decay", s.weight_decay()),
+        ("delta", s.delta()),
+        ("rms_decay", s.rms_decay()),
+        ("clip_gradients", s.clip_gradients()),
+    ] {
+        if !value.is_finite() {
+            return Err(format!("{name} must be a finite number (it is {value})"));
+        }
     }
     Ok(SolverRules {
         update,
@@ -85,6 +112,66 @@ pub fn validate(s: &SolverParameter) -> Result<SolverRules, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixed() -> SolverParameter {
+        SolverParameter {
+            lr_policy: Some("fixed".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn refuses_negative_counts_and_non_finite_rates() {
+        assert!(validate(&fixed()).is_ok());
+        let cases: [(SolverParameter, &str); 6] = [
+            (
+                SolverParameter {
+                    snapshot: Some(-5),
+                    ..fixed()
+                },
+                "snapshot must not be negative (it is -5)",
+            ),
+            (
+                SolverParameter {
+                    max_iter: Some(-1),
+                    ..fixed()
+                },
+                "max_iter must not be negative (it is -1)",
+            ),
+            (
+                SolverParameter {
+                    display: Some(-1),
+                    ..fixed()
+                },
+                "display must not be negative",
+            ),
+            (
+                SolverParameter {
+                    test_interval: Some(i32::MIN),
+                    ..fixed()
+                },
+                "test_interval must not be negative",
+            ),
+            (
+                SolverParameter {
+                    base_lr: Some(f32::NAN),
+                    ..fixed()
+                },
+                "base_lr must be a finite number (it is NaN)",
+            ),
+            (
+                SolverParameter {
+                    momentum: Some(f32::INFINITY),
+                    ..fixed()
+                },
+                "momentum must be a finite number (it is inf)",
+            ),
+        ];
+        for (s, want) in cases {
+            let e = validate(&s).unwrap_err();
+            assert!(e.starts_with(want), "{e}");
+        }
+    }
 
     #[test]
     fn catches_misspelled_policy_and_type() {

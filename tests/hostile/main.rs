@@ -3,6 +3,7 @@
 //! abort, no signal) or in a correct result. One module per class of fault.
 
 mod data;
+mod divergence;
 mod sizes;
 mod snapshots;
 mod support;
