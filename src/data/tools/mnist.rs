@@ -163,3 +163,42 @@ pub fn convert(from: &Path, out: &Path, limit: Option<usize>) -> Result<Vec<Path
     }
     Ok(vec![train, test])
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// Gzips an IDX header of `dims` followed by `body` into `dir/name`.
+    fn idx(dir: &Path, name: &str, magic: u32, dims: &[u32], body: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        let f = std::fs::File::create(&path).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+        for word in std::iter::once(magic).chain(dims.iter().copied()) {
+            gz.write_all(&word.to_be_bytes()).unwrap();
+        }
+        gz.write_all(body).unwrap();
+        gz.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn headers_are_checked_against_the_file_before_allocating() {
+        let dir = std::env::temp_dir().join(format!("caffers-idx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = idx(&dir, "ok.gz", 2051, &[2, 2, 3], &[1; 12]);
+        let (dims, data) = read_idx_gz(&ok, 2051, None).unwrap();
+        assert_eq!((dims, data.len()), (vec![2, 2, 3], 12));
+        assert_eq!(read_idx_gz(&ok, 2051, Some(1)).unwrap().1.len(), 6);
+        for dims in [[1 << 31, 28, 28], [65536, 65536, 65536], [u32::MAX; 3]] {
+            let p = idx(&dir, "huge.gz", 2051, &dims, &[0; 100]);
+            let e = read_idx_gz(&p, 2051, None).unwrap_err();
+            assert!(e.contains("header claims"), "{e}");
+        }
+        let short = idx(&dir, "short.gz", 2049, &[10], &[0; 9]);
+        let e = read_idx_gz(&short, 2049, None).unwrap_err();
+        assert!(e.contains("truncated") && e.contains("holds 9"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
