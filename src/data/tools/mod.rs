@@ -6,7 +6,6 @@ pub mod bounded;
 pub mod cifar10;
 pub mod download;
 pub mod imageset;
-pub mod md5;
 pub mod mean;
 pub mod mnist;
 pub mod prepare;
