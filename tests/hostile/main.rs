@@ -3,3 +3,4 @@
 //! abort, no signal) or in a correct result. One module per class of fault.
 
 mod support;
+mod text;
