@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::load::{load_any, Loaded, LoadedNet};
+use crate::error::Result;
+use crate::load::{load_any, solver_field_error, Loaded, LoadedNet};
 use crate::net::filter::phases_mentioned;
 use crate::net::report::NetReport;
 use crate::net::{graph_of, NetOptions};
@@ -68,9 +68,9 @@ pub fn check_file(file: &Path, options: &CheckOptions) -> Result<Vec<NetReport>>
             let phases = options.phase.map(|p| vec![p]);
             check_net(&loaded, phases.as_deref(), &base, &options.input_shapes)
         }
-        Loaded::Solver(solver, _) => {
+        Loaded::Solver(solver, src) => {
             crate::solver::validate(&solver)
-                .map_err(|m| Error::file(file.display().to_string(), m))?;
+                .map_err(|e| solver_field_error(&src, e.field, e.message))?;
             let mut reports = Vec::new();
             for (loaded, state) in solver_nets(&solver, file)? {
                 if options.phase.is_some_and(|p| Some(p) != state.phase) {

@@ -155,7 +155,12 @@ fn caret_lines(line: usize, text: &str, col: usize, width: usize) -> String {
     let pad = " ".repeat(num.len());
     let chars: Vec<char> = text
         .chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
+        .map(|c| match c {
+            '\t' => ' ',
+            // Raw control characters would garble the terminal; keep the columns.
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
         .collect();
     // Start the window so the caret falls in its first half.
     let skip = if col > SHOWN_CHARS / 2 {
@@ -230,7 +235,7 @@ pub enum Error {
     File { file: String, message: String },
 
     /// A problem with one layer of a net: undefined bottoms, shape mismatches, …
-    #[error("layer `{layer}` (type {layer_type}){location}: {message}{}", .location.snippet())]
+    #[error("layer `{}` (type {}){location}: {message}{}", shown(layer), shown(layer_type), .location.snippet())]
     Layer {
         layer: String,
         layer_type: String,
@@ -239,7 +244,7 @@ pub enum Error {
     },
 
     /// A net-level problem that is not one layer's fault.
-    #[error("net `{net}`: {message}")]
+    #[error("net `{}`: {message}", shown(net))]
     Net { net: String, message: String },
 
     /// A file operation failed; `direction` says whether reading or writing.
@@ -302,6 +307,53 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How many characters of a user's token a message quotes before cutting it short.
+const SHOWN_TOKEN_CHARS: usize = 40;
+
+/// A user's token (a name, a value, a record key) as a message shows it: control
+/// and other invisible characters escaped, so a message never carries raw binary,
+/// and cut after its first 40 characters with its length in bytes, so a 10 MB name
+/// costs a line, not 10 MB. Every message that quotes user input goes through here.
+pub fn shown(token: &str) -> String {
+    shown_of(token, token.len())
+}
+
+/// [`shown`] for bytes that may not be UTF-8 (record keys, binary strings): invalid
+/// bytes become `\xNN`.
+pub fn shown_bytes(bytes: &[u8]) -> String {
+    // Enough bytes for the characters shown, however wide each is.
+    let head = &bytes[..bytes.len().min(SHOWN_TOKEN_CHARS * 4)];
+    let mut text = String::new();
+    for chunk in head.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    shown_of(&text, bytes.len())
+}
+
+/// `text` escaped and cut as [`shown`] says, naming `len` bytes when cut.
+fn shown_of(text: &str, len: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n == SHOWN_TOKEN_CHARS {
+            out.push_str(&format!("… ({len} bytes)"));
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Words longer than this get no suggestion: the edit distance is quadratic in
+/// length, and no field or value name is near so long a word.
+const MAX_SUGGESTED_WORD: usize = 64;
+
 /// The candidate nearest to `word`, if it is near enough to be a likely typo:
 /// within a third of its length in edits (transpositions count once), or very
 /// similar by Jaro-Winkler (shared prefixes, as in `kernel` / `kernel_size`).
@@ -309,6 +361,9 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    if word.len() > MAX_SUGGESTED_WORD {
+        return None;
+    }
     let lower = word.to_ascii_lowercase();
     let mut best: Option<(&str, usize, f64)> = None;
     for c in candidates {
@@ -347,6 +402,19 @@ mod tests {
             write.starts_with("cannot write `b.caffemodel`: "),
             "{write}"
         );
+    }
+
+    #[test]
+    fn tokens_are_escaped_and_cut_short() {
+        assert_eq!(shown("conv1"), "conv1");
+        assert_eq!(shown("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        let long = "x".repeat(10 << 20);
+        let s = shown(&long);
+        assert_eq!(s, format!("{}… (10485760 bytes)", "x".repeat(40)));
+        assert_eq!(shown_bytes(b"k\xff\x00"), "k\\xff\\u{0}");
+        let s = shown_bytes(&[0xAB; 100_000]);
+        assert!(s.ends_with("… (100000 bytes)") && s.len() < 300, "{s}");
+        assert!(did_you_mean(&long, ["kernel_size"]).is_none());
     }
 
     #[test]

@@ -64,8 +64,28 @@ pub fn read_text(path: &Path) -> Result<SourceFile> {
             ),
         ));
     }
+    if let Some(kind) = binary_kind(path) {
+        return Err(Error::file(name, format!("is {kind}, not prototxt text")));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     text_from_bytes(&name, bytes)
+}
+
+/// What a file is by its extension, when that is a binary format caffers or Caffe
+/// writes: such a file is refused by name, never parsed (so no error shows a line
+/// of it).
+fn binary_kind(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "caffemodel" => "a binary .caffemodel (pass it with --weights)",
+        "solverstate" => "a binary .solverstate (pass it with --snapshot)",
+        "binaryproto" => "a binary mean file (.binaryproto)",
+        "mdb" => "an LMDB database file",
+        "png" | "jpg" | "jpeg" | "bmp" | "gif" => "an image",
+        "gz" | "zip" | "tar" | "tgz" => "an archive",
+        "npy" => "a NumPy array file",
+        _ => return None,
+    })
 }
 
 /// Checks that `bytes` are text, naming the file and offset when they are not.
@@ -79,16 +99,29 @@ pub fn text_from_bytes(name: &str, bytes: Vec<u8>) -> Result<SourceFile> {
             ),
         ));
     }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(name, text)),
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
         Err(e) => {
             let pos = e.utf8_error().valid_up_to();
-            Err(Error::file(
+            return Err(Error::file(
                 name,
                 format!("is not UTF-8 text (invalid byte at offset {pos})"),
-            ))
+            ));
         }
+    };
+    // Control bytes other than the text format's whitespace mean binary data; a
+    // file holding them is refused whole, so no error echoes a line of it.
+    let control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0B | 0x0C);
+    if let Some(pos) = text.bytes().position(control) {
+        return Err(Error::file(
+            name,
+            format!(
+                "contains control byte 0x{:02x} at offset {pos}: this is a binary file, not prototxt text",
+                text.as_bytes()[pos]
+            ),
+        ));
     }
+    Ok(SourceFile::new(name, text))
 }
 
 /// Parses net prototxt text, upgrades legacy forms, and records layer lines.
@@ -174,6 +207,28 @@ fn solver_from_tree(src: &SourceFile, tree: &text::Message) -> Result<SolverPara
     Ok(solver)
 }
 
+/// An error about solver field `field`, at that field's last setting in the
+/// solver's text (line:col and a caret), or naming only the file when the field
+/// is not written there (a default) or the file is TOML.
+pub fn solver_field_error(src: &SourceFile, field: &str, message: impl Into<String>) -> Error {
+    let message = message.into();
+    let tree = match src.name.ends_with(".toml") {
+        true => None,
+        false => text::parse(src).ok(),
+    };
+    let span = tree.and_then(|t| {
+        t.fields
+            .iter()
+            .rev()
+            .find(|f| f.name == field)
+            .map(|f| f.name_span)
+    });
+    match span {
+        Some(span) => src.error(span, message),
+        None => Error::file(src.name.clone(), message),
+    }
+}
+
 /// Reads a solver from prototxt, or from TOML when the file ends in `.toml`.
 pub fn load_solver(path: &Path) -> Result<SolverParameter> {
     let src = read_text(path)?;
@@ -243,5 +298,54 @@ pub fn load_any(path: &Path) -> Result<Loaded> {
         ))
     } else {
         Ok(Loaded::Net(Box::new(net_from_tree(&src, &tree)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_bytes_are_refused_without_echo() {
+        let e = text_from_bytes("m.bin", b"\x0a\x05lenet\x12\x03abc\n".to_vec())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "m.bin: contains control byte 0x05 at offset 1: this is a binary file, not prototxt text"
+        );
+        // The text format's own whitespace is text.
+        assert!(text_from_bytes("t", b"a: 1\t\r\n\x0b\x0cb: 2".to_vec()).is_ok());
+    }
+
+    #[test]
+    fn binary_formats_are_refused_by_name() {
+        let dir = std::env::temp_dir().join(format!("caffers-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.CaffeModel");
+        std::fs::write(&path, "name: 'looks like text'").unwrap();
+        let e = read_text(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with("is a binary .caffemodel (pass it with --weights), not prototxt text"),
+            "{e}"
+        );
+        assert!(!e.contains("looks like text"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn solver_errors_point_at_the_last_setting_of_the_field() {
+        let src = SourceFile::new("s.prototxt", "base_lr: 1\nmax_iter: 5\n  max_iter: -1\n");
+        let e = solver_field_error(&src, "max_iter", "max_iter must not be negative").to_string();
+        assert!(
+            e.starts_with("s.prototxt:3:3: max_iter must not be negative"),
+            "{e}"
+        );
+        // A default (not written) or a TOML file: the file alone.
+        let e = solver_field_error(&src, "lr_policy", "lr_policy is not set").to_string();
+        assert_eq!(e, "s.prototxt: lr_policy is not set");
+        let toml = SourceFile::new("s.toml", "max_iter = -1\n");
+        let e = solver_field_error(&toml, "max_iter", "bad").to_string();
+        assert_eq!(e, "s.toml: bad");
     }
 }

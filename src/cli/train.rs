@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::error::{Error, Result};
-use crate::load::load_solver;
+use crate::load::{load_solver, read_text, solver_field_error};
 use crate::log::info;
 use crate::net::Net;
 use crate::proto::{NetState, SolverMode, SolverParameter};
@@ -87,8 +87,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         ));
     }
     let param = load_solver(&file)?;
-    let rules =
-        crate::solver::validate(&param).map_err(|m| Error::file(file.display().to_string(), m))?;
+    let rules = crate::solver::validate(&param).map_err(|e| match read_text(&file) {
+        Ok(src) => solver_field_error(&src, e.field, e.message),
+        Err(read) => read,
+    })?;
     if param.solver_mode() == SolverMode::Gpu {
         info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
     }

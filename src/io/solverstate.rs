@@ -44,17 +44,21 @@ pub fn solverstate_bytes(s: &SolverSnapshot) -> Vec<u8> {
 }
 
 pub fn read_solverstate(path: &Path) -> Result<SolverSnapshot> {
-    let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let state = SolverStateBin::decode(bytes.as_slice())
-        .map_err(|e| Error::file(&name, format!("is not a valid .solverstate: {e}")))?;
+    parse_solverstate(&path.display().to_string(), &bytes)
+}
+
+/// Decodes the bytes of a .solverstate file called `name` (for errors).
+pub fn parse_solverstate(name: &str, bytes: &[u8]) -> Result<SolverSnapshot> {
+    let state = SolverStateBin::decode(bytes)
+        .map_err(|e| Error::file(name, format!("is not a valid .solverstate: {e}")))?;
     let history = state
         .history
         .into_iter()
         .enumerate()
         .map(|(i, b)| {
             let b = StoredBlob::from_bin(b)
-                .map_err(|e| Error::file(&name, format!("history blob {i} {e}")))?;
+                .map_err(|e| Error::file(name, format!("history blob {i} {e}")))?;
             Ok((b.shape().to_vec(), b.data))
         })
         .collect::<Result<_>>()?;

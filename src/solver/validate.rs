@@ -4,7 +4,7 @@
 
 use super::lr_policy::LrPolicy;
 use super::update::{Regularization, Rule};
-use crate::error::did_you_mean;
+use crate::error::{did_you_mean, shown};
 use crate::proto::SolverParameter;
 
 /// What a valid solver's named settings parsed into.
@@ -15,62 +15,87 @@ pub struct SolverRules {
     pub regularization: Regularization,
 }
 
-fn unknown(what: &str, value: &str, known: &[&str]) -> String {
+/// Why a solver is refused, and the field at fault (so the error can point at it
+/// in the solver file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Invalid {
+    Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+fn unknown(field: &'static str, what: &str, value: &str, known: &[&str]) -> Invalid {
     let hint = did_you_mean(value, known.iter().copied())
         .map(|s| format!(" — did you mean `{s}`?"))
         .unwrap_or_else(|| format!(" (known: {})", known.join(", ")));
-    format!("unknown {what} `{value}`{hint}")
+    invalid(field, format!("unknown {what} `{}`{hint}", shown(value)))
 }
 
 /// Validates the settings a solver run depends on, and returns them parsed.
-pub fn validate(s: &SolverParameter) -> Result<SolverRules, String> {
+pub fn validate(s: &SolverParameter) -> Result<SolverRules, Invalid> {
     let ty = s.r#type();
     let update = Rule::from_type(ty)
-        .ok_or_else(|| unknown("solver type", ty, &Rule::ALL.map(Rule::name)))?;
+        .ok_or_else(|| unknown("type", "solver type", ty, &Rule::ALL.map(Rule::name)))?;
     let policy_names = LrPolicy::ALL.map(LrPolicy::name);
     let policy = s.lr_policy();
     if policy.is_empty() {
-        return Err(format!(
-            "lr_policy is not set (one of {})",
-            policy_names.join(", ")
+        return Err(invalid(
+            "lr_policy",
+            format!("lr_policy is not set (one of {})", policy_names.join(", ")),
         ));
     }
-    let lr_policy =
-        LrPolicy::from_name(policy).ok_or_else(|| unknown("lr_policy", policy, &policy_names))?;
+    let lr_policy = LrPolicy::from_name(policy)
+        .ok_or_else(|| unknown("lr_policy", "lr_policy", policy, &policy_names))?;
     if matches!(lr_policy, LrPolicy::Step | LrPolicy::Sigmoid) && s.stepsize() <= 0 {
-        return Err(format!("lr_policy `{policy}` needs stepsize > 0"));
+        return Err(invalid(
+            "stepsize",
+            format!("lr_policy `{policy}` needs stepsize > 0"),
+        ));
     }
     if lr_policy == LrPolicy::Poly && s.max_iter() <= 0 {
-        return Err("lr_policy `poly` needs max_iter > 0".into());
+        return Err(invalid("max_iter", "lr_policy `poly` needs max_iter > 0"));
     }
     if s.stepvalue.windows(2).any(|w| w[1] < w[0]) {
-        return Err("stepvalue must be increasing".into());
+        return Err(invalid("stepvalue", "stepvalue must be increasing"));
     }
     let reg = s.regularization_type();
     let regularization = Regularization::from_name(reg).ok_or_else(|| {
         unknown(
+            "regularization_type",
             "regularization_type",
             reg,
             &Regularization::ALL.map(Regularization::name),
         )
     })?;
     if matches!(update, Rule::AdaGrad | Rule::RmsProp) && s.momentum() != 0.0 {
-        return Err(format!(
-            "momentum must be 0 for {ty} (it is {})",
-            s.momentum()
+        return Err(invalid(
+            "momentum",
+            format!("momentum must be 0 for {ty} (it is {})", s.momentum()),
         ));
     }
     if update == Rule::RmsProp && !(0.0..=1.0).contains(&s.rms_decay()) {
-        return Err("rms_decay must be between 0 and 1".into());
+        return Err(invalid("rms_decay", "rms_decay must be between 0 and 1"));
     }
     if s.iter_size() < 1 {
-        return Err("iter_size must be at least 1".into());
+        return Err(invalid("iter_size", "iter_size must be at least 1"));
     }
     if s.average_loss() < 1 {
-        return Err("average_loss must be at least 1".into());
+        return Err(invalid("average_loss", "average_loss must be at least 1"));
     }
     if s.test_iter.iter().any(|&n| n <= 0) {
-        return Err("test_iter values must be positive".into());
+        return Err(invalid("test_iter", "test_iter values must be positive"));
     }
     for (name, value) in [
         ("max_iter", s.max_iter()),
@@ -80,11 +105,17 @@ pub fn validate(s: &SolverParameter) -> Result<SolverRules, String> {
         ("stepsize", s.stepsize()),
     ] {
         if value < 0 {
-            return Err(format!("{name} must not be negative (it is {value})"));
+            return Err(invalid(
+                name,
+                format!("{name} must not be negative (it is {value})"),
+            ));
         }
     }
     if let Some(&v) = s.stepvalue.iter().find(|&&v| v < 0) {
-        return Err(format!("stepvalue must not be negative (one is {v})"));
+        return Err(invalid(
+            "stepvalue",
+            format!("stepvalue must not be negative (one is {v})"),
+        ));
     }
     // A NaN or infinite setting makes every weight non-finite on the first update.
     for (name, value) in [
@@ -99,7 +130,10 @@ pub fn validate(s: &SolverParameter) -> Result<SolverRules, String> {
         ("clip_gradients", s.clip_gradients()),
     ] {
         if !value.is_finite() {
-            return Err(format!("{name} must be a finite number (it is {value})"));
+            return Err(invalid(
+                name,
+                format!("{name} must be a finite number (it is {value})"),
+            ));
         }
     }
     Ok(SolverRules {
@@ -168,7 +202,7 @@ mod tests {
             ),
         ];
         for (s, want) in cases {
-            let e = validate(&s).unwrap_err();
+            let e = validate(&s).unwrap_err().to_string();
             assert!(e.starts_with(want), "{e}");
         }
     }
@@ -181,7 +215,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate(&s).unwrap_err(),
+            validate(&s).unwrap_err().to_string(),
             "unknown lr_policy `stpe` — did you mean `step`?"
         );
         let s = SolverParameter {
@@ -189,7 +223,10 @@ mod tests {
             r#type: Some("Adamm".into()),
             ..Default::default()
         };
-        assert!(validate(&s).unwrap_err().contains("did you mean `Adam`?"));
+        assert!(validate(&s)
+            .unwrap_err()
+            .message
+            .contains("did you mean `Adam`?"));
     }
 
     #[test]
@@ -214,7 +251,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate(&s).unwrap_err(),
+            validate(&s).unwrap_err().to_string(),
             "unknown regularization_type `L3` — did you mean `L1`?"
         );
     }

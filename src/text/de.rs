@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 
 use super::tree::{Message, Span, Value};
-use crate::error::{did_you_mean, Error, SourceFile};
+use crate::error::{did_you_mean, shown, shown_bytes, Error, SourceFile};
 
 /// Deserializes a parsed message into `T`, reporting errors against `src`.
 pub fn from_message<T: DeserializeOwned>(src: &SourceFile, msg: &Message) -> Result<T, Error> {
@@ -83,13 +83,13 @@ impl DeError {
                 let within = message_type.map(|t| format!(" in {t}")).unwrap_or_default();
                 let help = did_you_mean(&field, expected.iter().copied())
                     .map(|s| format!("did you mean `{s}`?"));
-                (format!("unknown field `{field}`{within}"), help)
+                (format!("unknown field `{}`{within}", shown(&field)), help)
             }
             Kind::UnknownVariant { variant, expected } => {
                 let help = did_you_mean(&variant, expected.iter().copied())
                     .map(|s| format!("did you mean `{s}`?"))
                     .or_else(|| Some(format!("expected one of {}", quoted_list(expected))));
-                (format!("unknown value `{variant}`"), help)
+                (format!("unknown value `{}`", shown(&variant)), help)
             }
             Kind::Custom(m, h) => (m, h),
         };
@@ -108,8 +108,8 @@ fn quoted_list(items: &[&str]) -> String {
 impl fmt::Display for DeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::UnknownField { field, .. } => write!(f, "unknown field `{field}`"),
-            Kind::UnknownVariant { variant, .. } => write!(f, "unknown value `{variant}`"),
+            Kind::UnknownField { field, .. } => write!(f, "unknown field `{}`", shown(field)),
+            Kind::UnknownVariant { variant, .. } => write!(f, "unknown value `{}`", shown(variant)),
             Kind::Custom(m, _) => f.write_str(m),
         }
     }
@@ -269,7 +269,7 @@ impl<'g, 'a> FieldDeserializer<'g, 'a> {
             return Err(DeError::with_help(
                 format!(
                     "field `{}` is given {} times but is not repeated",
-                    self.group.name,
+                    shown(self.group.name),
                     values.len()
                 ),
                 "remove the extra occurrences",
@@ -280,7 +280,7 @@ impl<'g, 'a> FieldDeserializer<'g, 'a> {
             return Err(DeError::at(
                 format!(
                     "field `{}` is not repeated, so it cannot take a list",
-                    self.group.name
+                    shown(self.group.name)
                 ),
                 *span,
             ));
@@ -413,17 +413,14 @@ impl<'a> ValueDeserializer<'a> {
         if let (Value::Ident(name, _), true) = (self.value, expected.contains("string")) {
             e = DeError::with_help(
                 format!("expected {expected}, found {found}"),
-                format!("strings are written in quotes: \"{name}\""),
+                format!("strings are written in quotes: \"{}\"", shown(name)),
                 self.value.span(),
             );
         }
         if let (Value::Str(s, _), true) = (self.value, expected.contains("enum")) {
             e = DeError::with_help(
                 format!("expected {expected}, found {found}"),
-                format!(
-                    "enum values are written without quotes: {}",
-                    String::from_utf8_lossy(s)
-                ),
+                format!("enum values are written without quotes: {}", shown_bytes(s)),
                 self.value.span(),
             );
         }

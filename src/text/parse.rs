@@ -21,6 +21,13 @@ pub const MAX_DEPTH: usize = 100;
 /// file from exhausting memory or taking minutes.
 pub const MAX_TEXT_BYTES: usize = 16 << 20;
 
+/// Texts with more names, values and brackets than this are refused before
+/// parsing. GoogLeNet's train_val net, among the largest real nets, has about
+/// 3,800; parsing costs hundreds of bytes per token, so this bound caps the tree
+/// where the byte cap alone let tiny fields (`a:1 a:1 …`) reach gigabytes. It
+/// still admits 16 MB of ordinary layers (about 2.5 million tokens).
+pub const MAX_TOKENS: usize = 3_000_000;
+
 /// Parses a whole prototxt file into its top-level message.
 pub fn parse(src: &SourceFile) -> Result<Message> {
     if src.text.len() > MAX_TEXT_BYTES {
@@ -33,15 +40,15 @@ pub fn parse(src: &SourceFile) -> Result<Message> {
             ),
         ));
     }
-    check_depth(src)?;
+    let scan = prescan(src)?;
     let mut pairs =
-        PrototxtParser::parse(Rule::file, &src.text).map_err(|e| syntax_error(src, e))?;
+        PrototxtParser::parse(Rule::file, &src.text).map_err(|e| syntax_error(src, e, &scan))?;
     let file = pairs.next().expect("the file rule always yields one pair");
     let span = Span::new(0, src.text.len());
     fields_into_message(src, file.into_inner(), span)
 }
 
-fn syntax_error(src: &SourceFile, e: pest::error::Error<Rule>) -> Error {
+fn syntax_error(src: &SourceFile, e: pest::error::Error<Rule>, scan: &Scan) -> Error {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = match e.location {
         InputLocation::Pos(p) => p,
@@ -64,7 +71,7 @@ fn syntax_error(src: &SourceFile, e: pest::error::Error<Rule>) -> Error {
         }
         ErrorVariant::CustomError { message } => message.clone(),
     };
-    let help = hint_for(&src.text, pos);
+    let help = hint_for(&src.text, pos).or_else(|| unclosed_hint(src, pos, scan));
     src.error_with_help(Span::new(pos, pos + 1), message, help)
 }
 
@@ -102,19 +109,55 @@ fn hint_for(text: &str, pos: usize) -> Option<String> {
     None
 }
 
-/// Refuses nesting deeper than [`MAX_DEPTH`], skipping strings and comments.
-fn check_depth(src: &SourceFile) -> Result<()> {
+/// Where the innermost bracket still open at the end of the text was opened, for
+/// an error at the end of the file (the end alone does not say which is missing).
+fn unclosed_hint(src: &SourceFile, pos: usize, scan: &Scan) -> Option<String> {
+    let &opened = scan.unclosed.last()?;
+    if pos < src.text.len() {
+        return None;
+    }
+    let (line, col) = src.line_col(opened);
+    let (bracket, closer) = match src.text.as_bytes()[opened] {
+        b'{' => ("{", "}"),
+        b'<' => ("<", ">"),
+        _ => ("[", "]"),
+    };
+    Some(format!(
+        "`{bracket}` opened at line {line} col {col} is never closed (add `{closer}`)"
+    ))
+}
+
+/// What the pre-scan learned of a text that passed it.
+struct Scan {
+    /// The brackets still open at the end of the text, outermost first.
+    unclosed: Vec<usize>,
+}
+
+/// Scans the text once before pest runs, skipping strings and comments: refuses
+/// nesting deeper than [`MAX_DEPTH`] (pest recurses per level) and more than
+/// [`MAX_TOKENS`] words, strings and brackets (pest's token queue and the tree
+/// cost hundreds of bytes per token), and notes which brackets are never closed.
+fn prescan(src: &SourceFile) -> Result<Scan> {
     let bytes = src.text.as_bytes();
-    let mut depth = 0usize;
+    let mut open: Vec<usize> = Vec::new();
+    let mut tokens = 0usize;
+    let mut in_word = false;
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
+        let b = bytes[i];
+        let word_char = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'+');
+        if word_char && !in_word {
+            tokens += 1;
+        }
+        in_word = word_char;
+        match b {
             b'#' => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
             }
             q @ (b'"' | b'\'') => {
+                tokens += 1;
                 i += 1;
                 while i < bytes.len() && bytes[i] != q && bytes[i] != b'\n' {
                     if bytes[i] == b'\\' {
@@ -124,20 +167,32 @@ fn check_depth(src: &SourceFile) -> Result<()> {
                 }
             }
             b'{' | b'<' | b'[' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
+                tokens += 1;
+                open.push(i);
+                if open.len() > MAX_DEPTH {
                     return Err(src.error(
                         Span::new(i, i + 1),
                         format!("messages are nested more than {MAX_DEPTH} levels deep"),
                     ));
                 }
             }
-            b'}' | b'>' | b']' => depth = depth.saturating_sub(1),
+            b'}' | b'>' | b']' => {
+                open.pop();
+            }
             _ => {}
+        }
+        if tokens > MAX_TOKENS {
+            return Err(src.error(
+                Span::new(i, i + 1),
+                format!(
+                    "more than {MAX_TOKENS} names, values and brackets; \
+                     refused to bound memory (GoogLeNet has about 4000)"
+                ),
+            ));
         }
         i += 1;
     }
-    Ok(())
+    Ok(Scan { unclosed: open })
 }
 
 fn span_of(pair: &Pair<Rule>) -> Span {
@@ -373,6 +428,33 @@ mod tests {
         assert!(e.contains("not closed"), "{e}");
         let e = p("a {").unwrap_err().to_string();
         assert!(e.contains("end of file"), "{e}");
+    }
+
+    #[test]
+    fn an_unclosed_bracket_names_where_it_opened() {
+        let text = "layer {\n  name: 'a'\n  p {\n    x: 1\n}\nlayer { x: [1, 2 }";
+        // The `]` is missing; the first `}` closes `p`, the last closes the layer.
+        let e = p(text).unwrap_err().to_string();
+        assert!(!e.contains("never closed"), "{e}");
+        let e = p("layer {\n  name: 'a'\n  p {\n    x: 1\n}\n# end\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t:7:1: syntax error"), "{e}");
+        assert!(
+            e.contains("`{` opened at line 1 col 7 is never closed"),
+            "{e}"
+        );
+        let e = p("a < b: 1").unwrap_err().to_string();
+        assert!(e.contains("`<` opened at line 1 col 3"), "{e}");
+    }
+
+    #[test]
+    fn too_many_tokens_are_refused_before_parsing() {
+        let text = "a: 1 ".repeat(MAX_TOKENS / 2 + 1);
+        let e = p(&text).unwrap_err().to_string();
+        assert!(e.contains("more than 3000000 names"), "{e}");
+        let fits = "a: 1 ".repeat(1000);
+        assert_eq!(p(&fits).unwrap().fields.len(), 1000);
     }
 
     #[test]

@@ -7,3 +7,4 @@ mod divergence;
 mod sizes;
 mod snapshots;
 mod support;
+mod text;
