@@ -54,9 +54,8 @@ pub fn compute_mean_file(db: &Path, out: &Path) -> Result<(), String> {
         "compute_image_mean.cpp:108",
         &format!("Write to {}", out.display()),
     );
-    let staged = super::staged::Staged::replacing(out)?;
-    crate::data::feed::mean_file::write(staged.path(), c, h, w, &mean)?;
-    staged.commit()?;
+    // One file: the atomic writer (temporary file, then rename) is the staging.
+    crate::data::feed::mean_file::write(out, c, h, w, &mean)?;
     let dim = h * w;
     for k in 0..c {
         let m: f64 = mean[k * dim..(k + 1) * dim]

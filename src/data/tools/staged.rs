@@ -42,8 +42,13 @@ impl Staged {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent)
-            .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            format!(
+                "cannot write `{}`: its folder `{}` cannot be made: {e}",
+                dest.display(),
+                parent.display()
+            )
+        })?;
         remove_stale(&parent, &prefix(dest));
         let temp = parent.join(format!("{}{}", prefix(dest), std::process::id()));
         remove(&temp);
