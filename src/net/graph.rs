@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::filter::{describe_rule, filter_net, layer_included};
-use crate::error::{Error, LayerLocation, Result};
+use crate::error::{shown, Error, LayerLocation, Result};
 use crate::layers::{self, BuildContext, Layer};
 use crate::load::NetSource;
 use crate::proto::{LayerParameter, NetParameter, NetState, Phase};
@@ -307,8 +307,10 @@ impl Wiring {
                     Some(&id) if in_place => {
                         if self.blobs[id].shape != top_shapes[i] {
                             return Err(format!(
-                                "works in place on `{name}` but would change its shape from {:?} to {:?}",
-                                self.blobs[id].shape, top_shapes[i]
+                                "works in place on `{}` but would change its shape from {:?} to {:?}",
+                                shown(name),
+                                self.blobs[id].shape,
+                                top_shapes[i]
                             ));
                         }
                         self.blobs[id].producers.push(index);
@@ -316,8 +318,9 @@ impl Wiring {
                     }
                     Some(_) => {
                         return Err(format!(
-                            "top `{name}` is already produced by an earlier layer; a layer may only reuse a blob \
-                             name in place, as the top at the same position as that bottom"
+                            "top `{}` is already produced by an earlier layer; a layer may only reuse a blob \
+                             name in place, as the top at the same position as that bottom",
+                            shown(name)
                         ))
                     }
                     None => {
@@ -355,7 +358,7 @@ impl Wiring {
                 Err(format!(
                     "another layer is also named `{}`{at}; layers with parameters need \
                      unique names, since weights are saved and loaded by layer name",
-                    param.name()
+                    shown(param.name())
                 ))
             }
             Some(_) => Ok(()),
@@ -426,7 +429,7 @@ fn shape_tops(
         ));
     }
     for (shape, name) in top_shapes.iter().zip(&param.top) {
-        checked_count(shape).map_err(|m| format!("top `{name}`: {m}"))?;
+        checked_count(shape).map_err(|m| format!("top `{}`: {m}", shown(name)))?;
     }
     for (i, shape) in layer.param_shapes().iter().enumerate() {
         checked_count(shape).map_err(|m| format!("parameter blob {i}: {m}"))?;
@@ -488,7 +491,7 @@ fn missing_bottom(
                         .join(" or ")
                 )
             };
-            producers.push(format!("layer `{}` ({rules})", other.name()));
+            producers.push(format!("layer `{}` ({rules})", shown(other.name())));
         }
     }
     let stages = if state.stage.is_empty() {
@@ -497,7 +500,8 @@ fn missing_bottom(
         format!("stages {:?}", state.stage)
     };
     let mut msg = format!(
-        "bottom {index} `{name}` is not produced by any earlier layer in phase {} with {stages} (level {})",
+        "bottom {index} `{}` is not produced by any earlier layer in phase {} with {stages} (level {})",
+        shown(name),
         state.phase(),
         state.level()
     );

@@ -22,6 +22,8 @@ fn huge_names_and_values_are_cut_short_in_messages() {
         input_net(&[1, 2], &format!("layer {{ name: '\\x1b[2J{name}' type: 'ReLU' bottom: 'nowhere' top: 'r' }}")),
         // An unquoted string value.
         input_net(&[1, 2], &format!("layer {{ name: {name} type: 'ReLU' bottom: 'data' top: 'r' }}")),
+        // A huge blob name in a graph error: a bottom nothing produces.
+        input_net(&[1, 2], &format!("layer {{ name: 'r' type: 'ReLU' bottom: '{name}' top: 'r' }}")),
     ];
     for (i, net) in cases.iter().enumerate() {
         let file = write(&dir, &format!("net{i}.prototxt"), net);
