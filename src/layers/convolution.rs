@@ -399,6 +399,10 @@ impl Layer for Convolution {
         shapes
     }
 
+    fn scratch_bytes(&self) -> u64 {
+        self.plan.as_ref().map_or(0, Plan::scratch_bytes)
+    }
+
     fn forward_macs(&self, bottoms: &[Shape], tops: &[Shape]) -> u64 {
         // Every output (conv) or input (deconv) position costs one filter's worth.
         let per_position = count(&self.weight_shape[1..]) as u64;

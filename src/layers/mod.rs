@@ -168,6 +168,12 @@ pub trait Layer: Send {
         true
     }
 
+    /// The working memory (bytes) the layer allocates while running, beyond its
+    /// blobs and parameters; valid after `reshape`. Counted by the memory budget.
+    fn scratch_bytes(&self) -> u64 {
+        0
+    }
+
     /// Multiply-accumulate operations of one forward pass, for `caffers check`.
     fn forward_macs(&self, _bottoms: &[Shape], _tops: &[Shape]) -> u64 {
         0

@@ -53,8 +53,8 @@ fn blob_bytes(shape: &[usize]) -> u64 {
     (count(shape) as u64).saturating_mul(2 * std::mem::size_of::<f32>() as u64)
 }
 
-/// Refuses `graph` when its blobs (every slot) and parameters need more than
-/// `budget` bytes. Shared parameters are counted for each layer, as each layer's
+/// Refuses `graph` when its blobs (every slot), parameters and the layers' working
+/// memory need more than `budget` bytes. Shared parameters are counted for each layer, as each layer's
 /// own blobs are made before sharing drops them.
 pub fn check_budget(graph: &NetGraph, budget: u64, source: BudgetSource) -> Result<()> {
     let mut per_layer = vec![0u64; graph.layers.len()];
@@ -76,6 +76,16 @@ pub fn check_budget(graph: &NetGraph, budget: u64, source: BudgetSource) -> Resu
             note(li, blob_bytes(shape), what);
         }
     }
+    for (li, node) in graph.layers.iter().enumerate() {
+        let scratch = node.layer.scratch_bytes();
+        if scratch > 0 {
+            note(
+                li,
+                scratch,
+                "its working memory (column buffers)".to_string(),
+            );
+        }
+    }
     let total = per_layer.iter().fold(0u64, |t, &b| t.saturating_add(b));
     if total <= budget {
         return Ok(());
@@ -95,7 +105,7 @@ pub fn check_budget(graph: &NetGraph, budget: u64, source: BudgetSource) -> Resu
         layer_type: layer.type_name().to_string(),
         location: layer.location.clone(),
         message: format!(
-            "the net needs {} for its blobs and parameters (data and gradients), more than the \
+            "the net needs {} for its blobs and parameters (data and gradients) and working memory, more than the \
              memory budget of {} ({whence}); this layer needs the most, {}, and its biggest blob \
              is {what}, {}",
             byte_size::format(total),
@@ -140,6 +150,26 @@ mod tests {
         assert!(e.contains("layer `fc`"), "{e}");
         assert!(e.contains("parameter blob 0 (1024 256 (262144))"), "{e}");
         assert!(e.contains("memory_limit in caffers.toml"), "{e}");
+    }
+
+    #[test]
+    fn counts_the_convolution_column_buffer() {
+        // Small blobs (three 512×512 planes), but an 11×11 kernel whose column
+        // matrix holds 3·121 values per output pixel: about 380 MB per worker.
+        let g = graph(
+            "layer { name: 'in' type: 'Input' top: 'x' input_param { shape { dim: 1 dim: 3 dim: 512 dim: 512 } } }
+             layer { name: 'conv' type: 'Convolution' bottom: 'x' top: 'y'
+                     convolution_param { num_output: 1 kernel_size: 11 pad: 5 } }",
+        );
+        let blobs = 8 * (4 * 512 * 512 + 3 * 121 + 1);
+        let col = 4 * 3 * 121 * 512 * 512;
+        let e = check_budget(&g, blobs + col / 2, BudgetSource::Setting)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("layer `conv`") && e.contains("working memory"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -216,6 +216,21 @@ impl Plan {
         }
     }
 
+    /// The most working memory the plan's passes allocate, in bytes: per worker, the
+    /// largest column buffer and the weight and bias gradient sums (for memory budgets,
+    /// before any pass has run).
+    pub fn scratch_bytes(&self) -> u64 {
+        let workers = ranges(self.images).0.max(1) as u64;
+        let col = self
+            .forward_col
+            .max(self.backward_col)
+            .max(self.data_grad_col) as u64;
+        let sums = self.shape.weight_len() as u64 + self.y_channels as u64;
+        workers
+            .saturating_mul(col.saturating_add(sums))
+            .saturating_mul(std::mem::size_of::<f32>() as u64)
+    }
+
     pub fn shape(&self) -> &ConvShape {
         &self.shape
     }
