@@ -34,6 +34,10 @@ pub struct Net {
     /// Caffe's param_propagate_down, per layer and parameter: false when the
     /// layer's lr_mult for it is 0, so backward skips that gradient.
     pub param_need_backward: Vec<Vec<bool>>,
+    /// Per layer: it reads and writes only empty blobs (a batch of 0, as Caffe's
+    /// empty blobs allow), so neither pass calls it — the kernels assume at least
+    /// one element per row. Blob shapes are fixed when the net is built.
+    pub layer_is_empty: Vec<bool>,
     pub rng: Rng,
 }
 
@@ -138,6 +142,16 @@ impl Net {
 
         let (layer_need_backward, bottom_need_backward, param_need_backward) =
             need_backward(&graph, &param_info, &layer_params, force_backward)?;
+        let empty = |&s: &usize| slots[s].count() == 0;
+        let layer_is_empty = graph
+            .layers
+            .iter()
+            .map(|node| {
+                !node.bottom_slots.is_empty()
+                    && node.bottom_slots.iter().all(empty)
+                    && node.top_slots.iter().all(empty)
+            })
+            .collect();
         Ok(Net {
             graph,
             slots,
@@ -147,6 +161,7 @@ impl Net {
             layer_need_backward,
             bottom_need_backward,
             param_need_backward,
+            layer_is_empty,
             rng,
         })
     }
@@ -207,7 +222,7 @@ impl Net {
 
     /// Runs layer `i` forward.
     pub fn forward_layer(&mut self, i: usize) -> Result<()> {
-        if self.nothing_to_compute(i) {
+        if self.layer_is_empty[i] {
             return Ok(());
         }
         let node = &self.graph.layers[i];
@@ -239,17 +254,6 @@ impl Net {
             self.params[p] = b;
         }
         result.map_err(|m| layer_error(&self.graph, i, m))
-    }
-
-    /// Whether layer `i` reads and writes only empty blobs (a batch of 0, as
-    /// Caffe's empty blobs allow): then neither pass has anything to do, and the
-    /// kernels, which assume at least one element per row, are not called.
-    fn nothing_to_compute(&self, i: usize) -> bool {
-        let node = &self.graph.layers[i];
-        let empty = |&s: &usize| self.slots[s].count() == 0;
-        !node.bottom_slots.is_empty()
-            && node.bottom_slots.iter().all(empty)
-            && node.top_slots.iter().all(empty)
     }
 
     /// Runs the whole net forward and returns the weighted loss.
@@ -305,7 +309,7 @@ impl Net {
 
     /// Runs layer `i` backward, writing its bottoms' diffs.
     pub fn backward_layer(&mut self, i: usize) -> Result<()> {
-        if self.nothing_to_compute(i) {
+        if self.layer_is_empty[i] {
             return Ok(());
         }
         let node = &self.graph.layers[i];
