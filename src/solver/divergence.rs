@@ -21,12 +21,15 @@ const CLAMPING_LOSSES: [&str; 2] = ["SoftmaxWithLoss", "MultinomialLogisticLoss"
 
 /// What the clamped loss means, when `loss` is it and the net has a clamping loss layer.
 pub fn clamped_loss_note(net: &Net, loss: f32) -> Option<String> {
-    let clamps = net
-        .graph
-        .layers
-        .iter()
-        .any(|l| CLAMPING_LOSSES.contains(&l.type_name()));
-    (clamps && (loss - CLAMPED_LOSS).abs() < 1e-3).then(|| {
+    // The loss first: healthy iterations, which call this every time, never scan
+    // the layers.
+    let clamped = (loss - CLAMPED_LOSS).abs() < 1e-3
+        && net
+            .graph
+            .layers
+            .iter()
+            .any(|l| CLAMPING_LOSSES.contains(&l.type_name()));
+    clamped.then(|| {
         format!(
             "loss = {loss} is -log(FLT_MIN), the loss layer's clamp of a probability that underflowed to 0: the net predicts 0 for the true class of every sample — a sign of divergence, typically a learning rate too high"
         )
