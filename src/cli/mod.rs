@@ -2,12 +2,16 @@
 //! return text or errors, and `run` prints them and picks the exit code.
 
 pub mod args;
+pub mod caffe_flags;
 pub mod check;
 pub mod data;
 pub mod forward;
+pub mod signals;
 pub mod test;
+pub mod test_watch;
 pub mod time;
 pub mod train;
+pub mod train_steering;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -48,7 +52,7 @@ pub enum Command {
 /// Runs the command line and returns the process exit code: 0 on success, 1 on a
 /// user error (reported on stderr), 2 on bad usage (clap's own).
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(caffe_flags::rewrite_caffe_flags(std::env::args_os()));
     // Log lines go to stderr, as Caffe's tools log with `alsologtostderr`. When the
     // reader of stderr is gone (`caffers train … 2>&1 | head`), training stops as on
     // Ctrl-C, with a final snapshot: nobody is watching a run that cannot log.
