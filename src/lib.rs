@@ -28,6 +28,8 @@ pub mod load;
 
 pub mod settings;
 
+pub mod solver_overrides;
+
 // Arrays and their binary formats.
 pub mod shape;
 

@@ -193,7 +193,8 @@ pub fn solver_from_source(src: &SourceFile) -> Result<SolverParameter> {
     solver_from_tree(src, &text::parse(src)?)
 }
 
-fn solver_from_tree(src: &SourceFile, tree: &text::Message) -> Result<SolverParameter> {
+/// Types a parsed solver tree and upgrades its deprecated solver_type.
+pub fn solver_from_tree(src: &SourceFile, tree: &text::Message) -> Result<SolverParameter> {
     let mut solver: SolverParameter = text::from_message(src, tree)?;
     upgrade_solver(&mut solver).map_err(|m| {
         let span = tree
