@@ -76,6 +76,10 @@ caffe_message! {
         opt layer_wise_reduce: bool = true;
         /// Weight files to initialise the train net from.
         rep weights: String;
+        /// caffers extension, not in Caffe: keep an exponential moving average of
+        /// the weights with this decay (0 = off), test with it and snapshot it as
+        /// `<prefix>_iter_N.ema.caffemodel` (see src/solver/moving_average.rs).
+        opt moving_average_decay: f32 = 0.0;
     }
 }
 

@@ -3,9 +3,11 @@
 
 pub mod divergence;
 pub mod lr_policy;
+pub mod moving_average;
 pub mod nets;
 pub mod prefix_lock;
 pub mod resume;
+pub mod snapshot_files;
 pub mod solve;
 pub mod update;
 pub mod validate;

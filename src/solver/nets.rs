@@ -128,7 +128,23 @@ pub fn build_nets(
     extra: &NetState,
     seed: u64,
 ) -> Result<(Net, Vec<TestNet>)> {
-    let nets = solver_nets(solver, solver_file)?;
+    build_loaded_nets(
+        solver_nets(solver, solver_file)?,
+        solver,
+        solver_file,
+        extra,
+        seed,
+    )
+}
+
+/// [`build_nets`] over nets already read (and perhaps adjusted) by [`solver_nets`].
+pub fn build_loaded_nets(
+    nets: Vec<(LoadedNet, NetState)>,
+    solver: &SolverParameter,
+    solver_file: &Path,
+    extra: &NetState,
+    seed: u64,
+) -> Result<(Net, Vec<TestNet>)> {
     let mut train: Option<Net> = None;
     let mut tests = Vec::new();
     let mut test_index = 0;

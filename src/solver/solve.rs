@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use super::divergence;
 use super::lr_policy::learning_rate;
+use super::moving_average::MovingAverage;
 use super::resume::weights_for_state;
+use super::snapshot_files::snapshot_path;
 use super::update::{compute_update, regularize, UpdateSettings};
 use super::validate::SolverRules;
 use crate::error::{Error, Result};
@@ -53,11 +55,17 @@ pub struct Solver {
     last_snapshot: Option<PathBuf>,
     /// Whether the meaning of the clamped loss was logged already (once is enough).
     clamped_loss_noted: bool,
+    /// The averaged weights, when `moving_average_decay` is set.
+    pub moving_average: Option<MovingAverage>,
 }
 
 /// Set by a signal handler (or a test) to stop training after the current
 /// iteration; a final snapshot is still written, as Caffe does.
 pub static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Set by a signal handler to write a snapshot after the current iteration and
+/// go on (Caffe's SolverAction::SNAPSHOT).
+pub static SNAPSHOT_REQUESTED: AtomicBool = AtomicBool::new(false);
 
 impl Solver {
     /// A solver over an already built training net and test nets; `rules` is what
@@ -76,6 +84,8 @@ impl Solver {
         }
         let snapshot_prefix = PathBuf::from(param.snapshot_prefix());
         let debug_info = param.debug_info();
+        let decay = param.moving_average_decay();
+        let moving_average = (decay > 0.0).then(|| MovingAverage::new(decay, &net.params));
         Solver {
             param,
             net,
@@ -92,6 +102,7 @@ impl Solver {
             debug_info,
             last_snapshot: None,
             clamped_loss_noted: false,
+            moving_average,
         }
     }
 
@@ -177,6 +188,9 @@ impl Solver {
             base_lr,
             self.last_snapshot.as_deref(),
         )?;
+        if let Some(average) = &mut self.moving_average {
+            average.update(self.iter + 1, &self.net.params);
+        }
         Ok(rate)
     }
 
@@ -195,7 +209,10 @@ impl Solver {
         let remaining = self.param.max_iter() - self.iter;
         self.step(remaining, feed, test_feed)?;
         let snapshot = self.param.snapshot();
-        if self.param.snapshot_after_train() && (snapshot == 0 || self.iter % snapshot != 0) {
+        if self.param.snapshot_after_train()
+            && (snapshot == 0 || self.iter % snapshot != 0)
+            && !self.snapshotted_now()
+        {
             self.snapshot()?;
         }
         if STOP_REQUESTED.load(Ordering::SeqCst) {
@@ -215,7 +232,7 @@ impl Solver {
         }
         let interval = self.param.test_interval();
         if interval > 0 && self.iter % interval == 0 {
-            self.test_all(test_feed)?;
+            self.test_averaged(test_feed)?;
         }
         info("solver.cpp:325", "Optimization Done.");
         Ok(())
@@ -237,8 +254,8 @@ impl Solver {
                 && self.iter % interval == 0
                 && (self.iter > 0 || self.param.test_initialization())
             {
-                self.test_all(test_feed)?;
-                if STOP_REQUESTED.load(Ordering::SeqCst) {
+                self.test_averaged(test_feed)?;
+                if self.requested_stop()? {
                     break;
                 }
             }
@@ -279,11 +296,50 @@ impl Solver {
             if snapshot > 0 && self.iter % snapshot == 0 {
                 self.snapshot()?;
             }
-            if STOP_REQUESTED.load(Ordering::SeqCst) {
+            if self.requested_stop()? {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// Acts on what signals asked for (Caffe's GetRequestedAction): a requested
+    /// snapshot is written now (unless this iteration's is written already);
+    /// returns whether to stop.
+    fn requested_stop(&mut self) -> Result<bool> {
+        if SNAPSHOT_REQUESTED.swap(false, Ordering::SeqCst) && !self.snapshotted_now() {
+            self.snapshot()?;
+        }
+        Ok(STOP_REQUESTED.load(Ordering::SeqCst))
+    }
+
+    /// Tests with the moving-average weights when they are kept, else as
+    /// [`Self::test_all`].
+    fn test_averaged(&mut self, feed: &mut Feed) -> Result<()> {
+        let Some(mut average) = self.moving_average.take() else {
+            return self.test_all(feed);
+        };
+        info("solver.cpp:330", "Testing with the moving-average weights");
+        average.swap(&mut self.net.params);
+        let result = self.test_all(feed);
+        average.swap(&mut self.net.params);
+        self.moving_average = Some(average);
+        result
+    }
+
+    /// Runs `f` with the moving-average weights in the training net.
+    fn with_average<T>(&mut self, f: impl FnOnce(&mut Net) -> Result<T>) -> Option<Result<T>> {
+        let mut average = self.moving_average.take()?;
+        average.swap(&mut self.net.params);
+        let result = f(&mut self.net);
+        average.swap(&mut self.net.params);
+        self.moving_average = Some(average);
+        Some(result)
+    }
+
+    /// Whether the last snapshot written is this iteration's.
+    fn snapshotted_now(&self) -> bool {
+        self.last_snapshot.as_deref() == Some(&*self.snapshot_path(".caffemodel"))
     }
 
     /// Tests every test net with the current weights; logs and stores the scores.
@@ -411,9 +467,7 @@ impl Solver {
     }
 
     fn snapshot_path(&self, extension: &str) -> PathBuf {
-        let mut s = self.snapshot_prefix.as_os_str().to_owned();
-        s.push(format!("_iter_{}{extension}", self.iter));
-        PathBuf::from(s)
+        snapshot_path(&self.snapshot_prefix, self.iter, extension)
     }
 
     /// Writes `<prefix>_iter_<N>.caffemodel` and `.solverstate`, each atomically.
@@ -427,6 +481,17 @@ impl Solver {
             &format!("Snapshotting to binary proto file {}", model.display()),
         );
         self.net.save_caffemodel(&model)?;
+        let average = self.snapshot_path(".ema.caffemodel");
+        if let Some(saved) = self.with_average(|net| net.save_caffemodel(&average)) {
+            info(
+                "solver.cpp:464",
+                &format!(
+                    "Snapshotting moving-average weights to {}",
+                    average.display()
+                ),
+            );
+            saved?;
+        }
         let state_path = self.snapshot_path(".solverstate");
         info(
             "sgd_solver.cpp:284",
@@ -505,10 +570,41 @@ impl Solver {
             info("solver.cpp:419", &note);
             self.net.load_caffemodel(&model)?;
         }
+        self.restore_average(state_path)?;
         self.iter = state.iter;
         self.current_step = state.current_step;
         self.position_data_for_resume();
         Ok(())
+    }
+
+    /// The moving average of a resumed run: the `.ema.caffemodel` beside the state
+    /// when there is one, else (a state written without it) the restored weights.
+    fn restore_average(&mut self, state_path: &Path) -> Result<()> {
+        let Some(average) = &mut self.moving_average else {
+            return Ok(());
+        };
+        *average = MovingAverage::new(self.param.moving_average_decay(), &self.net.params);
+        let name = state_path.file_name().unwrap_or_default().to_string_lossy();
+        let Some(stem) = name.strip_suffix(".solverstate") else {
+            return Ok(());
+        };
+        let path = state_path.with_file_name(format!("{stem}.ema.caffemodel"));
+        if !path.is_file() {
+            info(
+                "solver.cpp:419",
+                &format!(
+                    "No {} beside the state: the moving average restarts from the restored weights",
+                    path.display()
+                ),
+            );
+            return Ok(());
+        }
+        info(
+            "solver.cpp:419",
+            &format!("Loading moving-average weights from {}", path.display()),
+        );
+        self.with_average(|net| net.load_caffemodel(&path).map(|_| ()))
+            .unwrap_or(Ok(()))
     }
 
     /// Moves the data cursors to where an uninterrupted run would be at `iter`:

@@ -88,6 +88,15 @@ pub fn validate(s: &SolverParameter) -> Result<SolverRules, Invalid> {
     if update == Rule::RmsProp && !(0.0..=1.0).contains(&s.rms_decay()) {
         return Err(invalid("rms_decay", "rms_decay must be between 0 and 1"));
     }
+    if !(0.0..1.0).contains(&s.moving_average_decay()) {
+        return Err(invalid(
+            "moving_average_decay",
+            format!(
+                "moving_average_decay must be at least 0 and below 1 (it is {}); 0 turns it off",
+                s.moving_average_decay()
+            ),
+        ));
+    }
     if s.iter_size() < 1 {
         return Err(invalid("iter_size", "iter_size must be at least 1"));
     }
