@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::args::parse_phase;
+use super::test_watch::WatchArgs;
 use crate::error::{Error, Result};
 use crate::log::info;
 use crate::net::{Net, NetOptions};
@@ -17,7 +18,7 @@ pub struct TestArgs {
     /// The net (.prototxt).
     #[arg(long)]
     pub model: PathBuf,
-    /// Trained weights (.caffemodel).
+    /// Trained weights (.caffemodel); with --watch, the directory of snapshots.
     #[arg(long)]
     pub weights: PathBuf,
     /// Batches to score.
@@ -25,10 +26,12 @@ pub struct TestArgs {
     pub iterations: usize,
     #[arg(long, value_parser = parse_phase, default_value = "test")]
     pub phase: Phase,
-    #[arg(long = "stage")]
+    #[arg(long = "stage", value_delimiter = ',')]
     pub stages: Vec<String>,
     #[arg(long)]
     pub level: Option<i32>,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// Scores the model; returns (output name, mean, loss weight) per output element.
@@ -76,5 +79,8 @@ pub fn score(args: &TestArgs) -> Result<Vec<(String, f32, f32)>> {
 }
 
 pub fn run(args: &TestArgs) -> Result<()> {
+    if args.watch.watch {
+        return super::test_watch::run(args);
+    }
     score(args).map(|_| ())
 }

@@ -5,14 +5,19 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::train_steering::SteeringArgs;
+use crate::data::tools::data_dir::relocate_to_data_dir;
 use crate::error::{Error, Result};
-use crate::load::{load_solver, read_text, solver_field_error};
+use crate::load::solver_field_error;
+use crate::load::LoadedNet;
 use crate::log::info;
 use crate::net::Net;
 use crate::proto::{NetState, SolverMode, SolverParameter};
-use crate::solver::nets::{build_nets, run_seed, solver_nets};
+use crate::solver::nets::{build_loaded_nets, run_seed, solver_nets};
 use crate::solver::prefix_lock::PrefixLock;
+use crate::solver::snapshot_files::{default_prefix, newest_state_for_prefix, newest_state_in_dir};
 use crate::solver::Solver;
+use crate::solver_overrides::{load_solver_with, source_of, SolverOverride};
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
@@ -21,14 +26,15 @@ pub struct TrainArgs {
     /// The solver, as Caffe's flag.
     #[arg(long = "solver")]
     pub solver: Option<PathBuf>,
-    /// Resume from a .solverstate (cannot be combined with --weights).
+    /// Resume from a .solverstate, or from the newest one in a directory
+    /// (cannot be combined with --weights).
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
     /// Fine-tune from weights: comma-separated .caffemodel files, copied by layer name.
     #[arg(long)]
     pub weights: Option<String>,
     /// Extra stages for the training net (repeatable).
-    #[arg(long = "stage")]
+    #[arg(long = "stage", value_delimiter = ',')]
     pub stages: Vec<String>,
     #[arg(long)]
     pub level: Option<i32>,
@@ -39,18 +45,39 @@ pub struct TrainArgs {
     /// solver's `debug_info: true` (Caffe's [Forward]/[Backward]/[Update] lines).
     #[arg(long = "debug-info")]
     pub debug_info: bool,
+    #[command(flatten)]
+    pub steering: SteeringArgs,
 }
 
-/// Makes missing datasets with known names before the nets are built
-/// (see [`crate::data::tools::prepare`]).
-fn prepare_data(param: &SolverParameter, file: &Path, offline: bool) -> Result<()> {
+/// Reads the solver's nets, points their missing data at caffers.toml's
+/// `data_dir` (see [`crate::data::tools::data_dir`]) and makes missing datasets
+/// with known names (see [`crate::data::tools::prepare`]).
+fn nets_with_data(
+    param: &SolverParameter,
+    file: &Path,
+    offline: bool,
+) -> Result<Vec<(LoadedNet, NetState)>> {
     let mut settings = crate::settings::RunSettings::load_from(Path::new("."))?;
     settings.offline |= offline;
+    let mut nets = solver_nets(param, file)?;
     let mut paths = Vec::new();
-    for (loaded, _) in solver_nets(param, file)? {
+    for (loaded, _) in &mut nets {
+        if let Some(dir) = &settings.data_dir {
+            let moved = relocate_to_data_dir(&mut loaded.net, Path::new(dir));
+            for (written, now) in moved {
+                info(
+                    "data_dir",
+                    &format!(
+                        "{written} is missing: using {} (data_dir in caffers.toml)",
+                        now.display()
+                    ),
+                );
+            }
+        }
         paths.extend(crate::data::tools::prepare::data_paths(&loaded.net));
     }
-    crate::data::tools::prepare::prepare(&paths, &settings).map_err(Error::Usage)
+    crate::data::tools::prepare::prepare(&paths, &settings).map_err(Error::Usage)?;
+    Ok(nets)
 }
 
 /// A net whose data comes from Input layers cannot train: nothing fills them.
@@ -86,11 +113,25 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             "give either --snapshot or --weights, not both (Caffe's rule)".into(),
         ));
     }
-    let param = load_solver(&file)?;
-    let rules = crate::solver::validate(&param).map_err(|e| match read_text(&file) {
-        Ok(src) => solver_field_error(&src, e.field, e.message),
-        Err(read) => read,
+    let overrides = (args.steering.set.iter())
+        .map(|a| SolverOverride::parse(a))
+        .collect::<Result<Vec<_>>>()?;
+    let (mut param, src) = load_solver_with(&file, &overrides)?;
+    let rules = crate::solver::validate(&param).map_err(|e| {
+        solver_field_error(source_of(e.field, &overrides, &src), e.field, e.message)
     })?;
+    if let Some(prefix) = default_prefix(param.snapshot_prefix.as_deref(), &file) {
+        let why = match param.snapshot_prefix() {
+            "" => "was not specified and is set to",
+            _ => "was a directory and is replaced to",
+        };
+        info(
+            "upgrade_proto.cpp:1102",
+            &format!("snapshot_prefix {why} {}", prefix.display()),
+        );
+        param.snapshot_prefix = Some(prefix.display().to_string());
+    }
+    args.steering.note_gpu();
     if param.solver_mode() == SolverMode::Gpu {
         info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
     }
@@ -107,8 +148,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         stage: args.stages.clone(),
     };
     info("caffe.cpp:218", "Using CPUs only.");
-    prepare_data(&param, &file, args.offline)?;
-    let (net, tests) = build_nets(&param, &file, &extra, seed)?;
+    let nets = nets_with_data(&param, &file, args.offline)?;
+    let (net, tests) = build_loaded_nets(nets, &param, &file, &extra, seed)?;
     refuse_input_only(&net, "training")?;
     for t in &tests {
         refuse_input_only(&t.net, "test")?;
@@ -121,14 +162,20 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             solver.net.load_caffemodel(Path::new(w))?;
         }
     }
-    if let Some(state) = &args.snapshot {
+    let state = match &args.snapshot {
+        Some(dir) if dir.is_dir() => Some(newest_state_in_dir(dir)?),
+        Some(state) => Some(state.clone()),
+        None if args.steering.resume => Some(newest_state_for_prefix(&solver.snapshot_prefix)?),
+        None => None,
+    };
+    if let Some(state) = &state {
         info(
             "caffe.cpp:250",
             &format!("Resuming from {}", state.display()),
         );
         solver.restore(state)?;
     }
-    install_stop_handler();
+    super::signals::install(args.steering.sigint_effect, args.steering.sighup_effect)?;
     info("caffe.cpp:252", "Starting Optimization");
     let mut no_feed = |_: &mut Net| Ok(());
     let mut no_test_feed = |_: &mut Net| Ok(());
@@ -136,12 +183,4 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     info("caffe.cpp:263", "Optimization Done.");
     drop(lock);
     Ok(())
-}
-
-/// Ctrl-C stops training after the current iteration (a final snapshot is written),
-/// as Caffe's default `--sigint_effect stop`.
-fn install_stop_handler() {
-    let _ = ctrlc::set_handler(|| {
-        crate::solver::solve::STOP_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
 }

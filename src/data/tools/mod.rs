@@ -4,6 +4,7 @@
 
 pub mod bounded;
 pub mod cifar10;
+pub mod data_dir;
 pub mod download;
 pub mod imageset;
 pub mod mean;

@@ -72,6 +72,11 @@ fn known(path: &Path) -> Option<Dataset> {
     }
 }
 
+/// Whether `path` names a dataset [`prepare`] makes when it is missing.
+pub fn makes(path: &Path) -> bool {
+    known(path).is_some()
+}
+
 /// Makes every missing dataset among `paths` that has a known name (see the
 /// module documentation).
 pub fn prepare(paths: &[PathBuf], settings: &RunSettings) -> Result<(), String> {
