@@ -374,3 +374,37 @@ fn test_watch_scores_each_snapshot_of_a_running_training() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
 }
+
+#[test]
+fn train_reads_and_makes_missing_data_in_data_dir() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let net = repo.join("nets/lenet_train_test.prototxt");
+    let dir = workdir(
+        "data-dir",
+        &format!(
+            "max_iter: 1\ntest_iter: 1\ntest_interval: 1\nsnapshot_prefix: 'snaps/l'\nnet: {:?}\n",
+            net.display().to_string()
+        ),
+    );
+    // LeNet instead of the tiny net: its Data layers read `data/mnist_*_lmdb`.
+    let solver = std::fs::read_to_string(dir.join("solver.prototxt"))
+        .unwrap()
+        .replace("net: 'net.prototxt'\n", "");
+    std::fs::write(dir.join("solver.prototxt"), solver).unwrap();
+    std::fs::write(
+        dir.join("caffers.toml"),
+        format!(
+            "data_dir = \"store\"\nmnist_archive = {:?}\n",
+            repo.join("../shared/data/mnist").display().to_string()
+        ),
+    )
+    .unwrap();
+    let log = succeeded(&caffers(&dir, &["train", "solver.prototxt"]));
+    for set in ["train", "test"] {
+        let line = format!("data/mnist_{set}_lmdb is missing: using store/mnist_{set}_lmdb");
+        assert!(log.contains(&line), "{log}");
+        assert!(dir.join(format!("store/mnist_{set}_lmdb")).is_dir());
+    }
+    assert!(!dir.join("data").exists());
+    assert!(dir.join("snaps/l_iter_1.caffemodel").is_file());
+}
