@@ -39,6 +39,8 @@ pub struct TrainArgs {
     /// solver's `debug_info: true` (Caffe's [Forward]/[Backward]/[Update] lines).
     #[arg(long = "debug-info")]
     pub debug_info: bool,
+    #[command(flatten)]
+    pub watch: super::watch::WatchArgs,
 }
 
 /// Makes missing datasets with known names before the nets are built
@@ -91,15 +93,19 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         Ok(src) => solver_field_error(&src, e.field, e.message),
         Err(read) => read,
     })?;
-    if param.solver_mode() == SolverMode::Gpu {
-        info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
-    }
     // Held to the end of the run; the kernel releases it if the process dies.
     let lock = PrefixLock::claim(Path::new(param.snapshot_prefix()))?;
+    // The log file opens once the prefix is ours (so a refused run cannot move the
+    // running one's log aside) and before the first log line.
+    let prefix = PathBuf::from(param.snapshot_prefix());
+    let mut watch = super::watch::start(&args.watch, &prefix)?;
     info(
         "solver.cpp:449",
         &format!("Snapshot prefix locked by {}", lock.path.display()),
     );
+    if param.solver_mode() == SolverMode::Gpu {
+        info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
+    }
     let seed = run_seed(&param);
     let extra = NetState {
         phase: None,
@@ -129,10 +135,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         solver.restore(state)?;
     }
     install_stop_handler();
+    watch.observe(&args.watch, &prefix, &mut solver);
     info("caffe.cpp:252", "Starting Optimization");
     let mut no_feed = |_: &mut Net| Ok(());
     let mut no_test_feed = |_: &mut Net| Ok(());
     solver.solve(&mut no_feed, &mut no_test_feed)?;
+    drop(watch);
     info("caffe.cpp:263", "Optimization Done.");
     drop(lock);
     Ok(())

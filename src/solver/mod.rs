@@ -5,6 +5,7 @@ pub mod divergence;
 pub mod lr_policy;
 pub mod nets;
 pub mod prefix_lock;
+pub mod progress;
 pub mod resume;
 pub mod solve;
 pub mod update;

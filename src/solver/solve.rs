@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::divergence;
 use super::lr_policy::learning_rate;
+use super::progress::{IterationReport, Progress};
 use super::resume::weights_for_state;
 use super::update::{compute_update, regularize, UpdateSettings};
 use super::validate::SolverRules;
@@ -53,6 +54,8 @@ pub struct Solver {
     last_snapshot: Option<PathBuf>,
     /// Whether the meaning of the clamped loss was logged already (once is enough).
     clamped_loss_noted: bool,
+    /// Told of every iteration and test pass (the CLI's live line, the curves file).
+    pub observers: Vec<Box<dyn Progress>>,
 }
 
 /// Set by a signal handler (or a test) to stop training after the current
@@ -92,6 +95,7 @@ impl Solver {
             debug_info,
             last_snapshot: None,
             clamped_loss_noted: false,
+            observers: Vec::new(),
         }
     }
 
@@ -274,6 +278,14 @@ impl Solver {
                     &format!("Iteration {}, lr = {rate}", self.iter),
                 );
             }
+            let report = IterationReport {
+                iter: self.iter,
+                max_iter: self.param.max_iter(),
+                smoothed_loss: self.smoothed_loss,
+                lr: rate,
+                displayed: display > 0 && self.iter % display == 0,
+            };
+            self.observers.iter_mut().for_each(|o| o.iteration(&report));
             self.iter += 1;
             let snapshot = self.param.snapshot();
             if snapshot > 0 && self.iter % snapshot == 0 {
@@ -311,6 +323,8 @@ impl Solver {
             }
             all.push(scores.into_iter().map(|(n, m, _)| (n, m)).collect());
         }
+        let iter = self.iter;
+        self.observers.iter_mut().for_each(|o| o.tested(iter, &all));
         self.last_test_scores = all;
         Ok(())
     }
