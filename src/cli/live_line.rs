@@ -22,7 +22,7 @@ impl LiveLine {
             ProgressDrawTarget::stderr_with_hz(4),
         );
         bar.set_style(
-            ProgressStyle::with_template("{bar:24.cyan/blue} {pos}/{len} {msg}  ETA {eta}")
+            ProgressStyle::with_template("{wide_bar:.cyan/blue} {pos}/{len} {msg}  ETA {eta}")
                 .expect("the template is valid")
                 .progress_chars("=> "),
         );
@@ -46,7 +46,7 @@ impl Progress for LiveLine {
     fn iteration(&mut self, r: &IterationReport) {
         let per_s = self.bar.per_sec();
         self.bar.set_message(format!(
-            "loss {:.4}  lr {:.3e}  {:.1} it/s  {:.0} img/s",
+            "loss {:.4}  lr {:.2e}  {:.1} it/s  {:.0} img/s",
             r.smoothed_loss,
             r.lr,
             per_s,

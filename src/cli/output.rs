@@ -64,6 +64,11 @@ pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
+/// Ends the line the cursor is on (the live line's, once it is finished).
+pub fn end_line() {
+    let _ = writeln!(std::io::stderr().lock());
+}
+
 /// Lines are printed above `bar` while it shows (`None`: straight to stderr).
 pub fn show_above(bar: Option<ProgressBar>) {
     output().bar = bar;

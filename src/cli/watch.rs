@@ -120,6 +120,8 @@ impl Drop for Watch {
         if let Some(bar) = self.bar.take() {
             output::show_above(None);
             bar.finish();
+            // The finished line stays; later lines start below it.
+            output::end_line();
         }
     }
 }

@@ -90,6 +90,7 @@ fn draw<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("iterations")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("loss, test scores")
         .label_style((FAMILY, 13))
         .axis_desc_style((FAMILY, 15))

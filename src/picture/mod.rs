@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder};
+
 use crate::error::{Error, Result};
 use crate::io::atomic::write_atomically;
 
@@ -33,15 +36,14 @@ impl Format {
     }
 }
 
-/// Encodes an RGB buffer (3 bytes a pixel, row after row) as PNG.
-pub fn png_bytes(rgb: Vec<u8>, width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_raw(width, height, rgb)
-        .expect("the buffer holds width × height RGB pixels");
-    let mut png = std::io::Cursor::new(Vec::new());
-    image
-        .write_to(&mut png, image::ImageFormat::Png)
+/// Encodes an RGB buffer (3 bytes a pixel, row after row) as PNG, compressed
+/// hard: pictures are written once and kept in repositories and READMEs.
+pub fn png_bytes(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    PngEncoder::new_with_quality(&mut png, CompressionType::Best, FilterType::Adaptive)
+        .write_image(rgb, width, height, ExtendedColorType::Rgb8)
         .expect("PNG encoding into memory does not fail");
-    png.into_inner()
+    png
 }
 
 /// Draws a picture with `draw_svg` or `draw_png` (by `path`'s extension) and writes
@@ -62,7 +64,7 @@ pub fn write_picture(
         Format::Png => {
             let mut rgb = vec![255u8; size.0 as usize * size.1 as usize * 3];
             draw_png(&mut rgb)?;
-            png_bytes(rgb, size.0, size.1)
+            png_bytes(&rgb, size.0, size.1)
         }
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
