@@ -53,6 +53,13 @@ pub mod solver;
 
 pub mod check;
 
+// Pictures: training curves and net drawings.
+pub mod picture;
+
+pub mod curves;
+
+pub mod draw;
+
 pub mod cli;
 
 pub use error::{Error, Result};

@@ -5,13 +5,18 @@ pub mod args;
 pub mod caffe_flags;
 pub mod check;
 pub mod data;
+pub mod draw;
 pub mod forward;
+pub mod live_line;
+pub mod output;
+pub mod plot;
 pub mod signals;
 pub mod test;
 pub mod test_watch;
 pub mod time;
 pub mod train;
 pub mod train_steering;
+pub mod watch;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -47,23 +52,17 @@ pub enum Command {
     ConvertImageset(data::ConvertImagesetArgs),
     /// Compute the mean image of an LMDB, as Caffe's compute_image_mean.
     ComputeMean(data::ComputeMeanArgs),
+    /// Draw training curves (loss, test scores, lr) from caffers' or Caffe's logs.
+    Plot(plot::PlotArgs),
+    /// Draw a net's layer graph with blob shapes, as Caffe's draw_net.py.
+    Draw(draw::DrawArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 on a
 /// user error (reported on stderr), 2 on bad usage (clap's own).
 pub fn run() -> ExitCode {
     let cli = Cli::parse_from(caffe_flags::rewrite_caffe_flags(std::env::args_os()));
-    // Log lines go to stderr, as Caffe's tools log with `alsologtostderr`. When the
-    // reader of stderr is gone (`caffers train … 2>&1 | head`), training stops as on
-    // Ctrl-C, with a final snapshot: nobody is watching a run that cannot log.
-    let _ = crate::log::set_sink(Box::new(|line: &str| {
-        if let Err(e) = writeln!(std::io::stderr().lock(), "{line}") {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                crate::solver::solve::STOP_REQUESTED
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-    }));
+    output::install_log_sink();
     let settings = match crate::settings::RunSettings::load_from(std::path::Path::new(".")) {
         Ok(s) => s,
         Err(e) => return report_error(&e),
@@ -81,6 +80,8 @@ pub fn run() -> ExitCode {
         Command::Data(args) => data::run(&args),
         Command::ConvertImageset(args) => data::convert_imageset(&args),
         Command::ComputeMean(args) => data::compute_mean(&args),
+        Command::Plot(args) => plot::run(&args),
+        Command::Draw(args) => draw::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -47,6 +47,8 @@ pub struct TrainArgs {
     pub debug_info: bool,
     #[command(flatten)]
     pub steering: SteeringArgs,
+    #[command(flatten)]
+    pub watch: super::watch::WatchArgs,
 }
 
 /// Reads the solver's nets, points their missing data at caffers.toml's
@@ -132,15 +134,19 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         param.snapshot_prefix = Some(prefix.display().to_string());
     }
     args.steering.note_gpu();
-    if param.solver_mode() == SolverMode::Gpu {
-        info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
-    }
     // Held to the end of the run; the kernel releases it if the process dies.
     let lock = PrefixLock::claim(Path::new(param.snapshot_prefix()))?;
+    // The log file opens once the prefix is ours (so a refused run cannot move the
+    // running one's log aside) and before the first log line.
+    let prefix = PathBuf::from(param.snapshot_prefix());
+    let mut watch = super::watch::start(&args.watch, &prefix)?;
     info(
         "solver.cpp:449",
         &format!("Snapshot prefix locked by {}", lock.path.display()),
     );
+    if param.solver_mode() == SolverMode::Gpu {
+        info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
+    }
     let seed = run_seed(&param);
     let extra = NetState {
         phase: None,
@@ -176,10 +182,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         solver.restore(state)?;
     }
     super::signals::install(args.steering.sigint_effect, args.steering.sighup_effect)?;
+    watch.observe(&args.watch, &prefix, &mut solver);
     info("caffe.cpp:252", "Starting Optimization");
     let mut no_feed = |_: &mut Net| Ok(());
     let mut no_test_feed = |_: &mut Net| Ok(());
     solver.solve(&mut no_feed, &mut no_test_feed)?;
+    drop(watch);
     info("caffe.cpp:263", "Optimization Done.");
     drop(lock);
     Ok(())

@@ -6,6 +6,7 @@ pub mod lr_policy;
 pub mod moving_average;
 pub mod nets;
 pub mod prefix_lock;
+pub mod progress;
 pub mod resume;
 pub mod snapshot_files;
 pub mod solve;

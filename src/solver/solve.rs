@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::divergence;
 use super::lr_policy::learning_rate;
 use super::moving_average::MovingAverage;
+use super::progress::{IterationReport, Progress};
 use super::resume::weights_for_state;
 use super::snapshot_files::snapshot_path;
 use super::update::{compute_update, regularize, UpdateSettings};
@@ -57,6 +58,8 @@ pub struct Solver {
     clamped_loss_noted: bool,
     /// The averaged weights, when `moving_average_decay` is set.
     pub moving_average: Option<MovingAverage>,
+    /// Told of every iteration and test pass (the CLI's live line, the curves file).
+    pub observers: Vec<Box<dyn Progress>>,
 }
 
 /// Set by a signal handler (or a test) to stop training after the current
@@ -103,6 +106,7 @@ impl Solver {
             last_snapshot: None,
             clamped_loss_noted: false,
             moving_average,
+            observers: Vec::new(),
         }
     }
 
@@ -291,6 +295,14 @@ impl Solver {
                     &format!("Iteration {}, lr = {rate}", self.iter),
                 );
             }
+            let report = IterationReport {
+                iter: self.iter,
+                max_iter: self.param.max_iter(),
+                smoothed_loss: self.smoothed_loss,
+                lr: rate,
+                displayed: display > 0 && self.iter % display == 0,
+            };
+            self.observers.iter_mut().for_each(|o| o.iteration(&report));
             self.iter += 1;
             let snapshot = self.param.snapshot();
             if snapshot > 0 && self.iter % snapshot == 0 {
@@ -367,6 +379,8 @@ impl Solver {
             }
             all.push(scores.into_iter().map(|(n, m, _)| (n, m)).collect());
         }
+        let iter = self.iter;
+        self.observers.iter_mut().for_each(|o| o.tested(iter, &all));
         self.last_test_scores = all;
         Ok(())
     }
