@@ -4,6 +4,7 @@
 pub mod args;
 pub mod check;
 pub mod data;
+pub mod engine_args;
 pub mod forward;
 pub mod test;
 pub mod time;

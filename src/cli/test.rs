@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::args::parse_phase;
+use super::engine_args::EngineArgs;
+use crate::engine::RunNet;
 use crate::error::{Error, Result};
 use crate::log::info;
 use crate::net::{Net, NetOptions};
 use crate::proto::{NetState, Phase};
-use crate::solver::solve::output_values;
 
 #[derive(Args, Debug, Clone)]
 pub struct TestArgs {
@@ -29,6 +30,8 @@ pub struct TestArgs {
     pub stages: Vec<String>,
     #[arg(long)]
     pub level: Option<i32>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Scores the model; returns (output name, mean, loss weight) per output element.
@@ -45,11 +48,13 @@ pub fn score(args: &TestArgs) -> Result<Vec<(String, f32, f32)>> {
     };
     let mut net = Net::from_file(&args.model, &state, &NetOptions::default())?;
     net.load_caffemodel(&args.weights)?;
+    let engine = args.engine.resolve(None)?;
+    let mut net = RunNet::new(net, engine.device())?;
     let mut sums: Vec<(String, f32, f32)> = Vec::new();
     let mut loss = 0.0;
     for i in 0..args.iterations {
         loss += net.forward()?;
-        let values = output_values(&net);
+        let values = net.output_values()?;
         for (name, v, _) in &values {
             info("caffe.cpp:304", &format!("Batch {i}, {name} = {v}"));
         }
