@@ -292,3 +292,82 @@ solver_cases! {
     sgd_fixed, sgd_step, sgd_exp, sgd_inv, sgd_multistep, sgd_poly, sgd_sigmoid, sgd_l1, sgd_clip,
     sgd_itersize2, nesterov, adagrad, rmsprop, adadelta, adam,
 }
+
+/// A net from prototxt text in phase TRAIN, parameters filled with seed 3.
+fn text_net(text: &str) -> caffers::net::Net {
+    use caffers::error::SourceFile;
+    use caffers::net::{Net, NetOptions};
+    use caffers::proto::NetState;
+    let loaded = caffers::load::net_from_source(&SourceFile::new("t", text))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let state = NetState {
+        phase: Some(Phase::Train),
+        ..Default::default()
+    };
+    let options = NetOptions {
+        seed: 3,
+        ..Default::default()
+    };
+    Net::from_loaded(&loaded, &state, &options).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Types with no Caffe fixture (Embed, BatchReindex, MultinomialLogisticLoss)
+/// against the native engine: every blob, blob gradient and parameter gradient.
+#[test]
+fn layers_without_fixtures_match_the_native_engine() {
+    let text = r#"force_backward: true
+        layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 4 dim: 3 } } }
+        layer { name: "ids" type: "Input" top: "ids" input_param { shape { dim: 4 } } }
+        layer { name: "order" type: "Input" top: "order" input_param { shape { dim: 4 } } }
+        layer { name: "label" type: "Input" top: "label" input_param { shape { dim: 4 } } }
+        layer { name: "e" type: "Embed" bottom: "ids" top: "e"
+                embed_param { num_output: 3 input_dim: 5 weight_filler { type: "gaussian" std: 0.5 }
+                              bias_filler { type: "gaussian" std: 0.5 } } }
+        layer { name: "r" type: "BatchReindex" bottom: "x" bottom: "order" top: "r" }
+        layer { name: "sum" type: "Eltwise" bottom: "e" bottom: "r" top: "s" }
+        layer { name: "p" type: "Softmax" bottom: "s" top: "p" }
+        layer { name: "loss" type: "MultinomialLogisticLoss" bottom: "p" bottom: "label" top: "loss" }"#;
+    let inputs: [(&str, Vec<f32>); 4] = [
+        (
+            "x",
+            (0..12).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect(),
+        ),
+        ("ids", vec![4.0, 0.0, 2.0, 4.0]),
+        ("order", vec![2.0, 2.0, 0.0, 3.0]),
+        ("label", vec![1.0, 0.0, 2.0, 2.0]),
+    ];
+    let mut native = text_net(text);
+    let mut candle =
+        CandleNet::from_net(text_net(text), &Device::Cpu).unwrap_or_else(|e| panic!("{e}"));
+    candle.record_blob_diffs(true);
+    for (name, v) in &inputs {
+        native.set_input(name, v).unwrap();
+        candle.set_input(name, v).unwrap();
+    }
+    let (a, b) = (native.forward().unwrap(), candle.forward().unwrap());
+    assert!(
+        compare(&[b], &[a], ABS_TOL, REL_TOL).is_none(),
+        "loss: candle {b}, native {a}"
+    );
+    native.clear_param_diffs();
+    native.backward().unwrap();
+    candle.backward().unwrap();
+    let mut problems = Vec::new();
+    for blob in ["e", "r", "s", "p", "x"] {
+        let ours = candle.blob_data(blob).unwrap().unwrap();
+        if let Some(w) = compare(&ours, native.blob_data(blob).unwrap(), ABS_TOL, REL_TOL) {
+            problems.push(format!("data.{blob}: {w:?}"));
+        }
+        let ours = candle.blob_diff(blob).unwrap().unwrap();
+        if let Some(w) = compare(&ours, native.blob_diff(blob).unwrap(), ABS_TOL, REL_TOL) {
+            problems.push(format!("diff.{blob}: {w:?}"));
+        }
+    }
+    for p in 0..native.params.len() {
+        let ours = candle.param_diff(p).unwrap();
+        if let Some(w) = compare(&ours, &native.params[p].diff, ABS_TOL, REL_TOL) {
+            problems.push(format!("pdiff {p}: {w:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
