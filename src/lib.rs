@@ -51,6 +51,9 @@ pub mod net;
 // Training, checking, and the command line on top.
 pub mod solver;
 
+// The candle engine: the same graph on candle tensors, on any candle device.
+pub mod engine;
+
 pub mod check;
 
 // Pictures: training curves and net drawings.

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::args::{parse_input_shape, parse_phase};
+use super::engine_args::EngineArgs;
+use crate::engine::RunNet;
 use crate::error::{Error, Result};
 use crate::io::npy::{read_npy, write_npz, Array};
 use crate::net::{Net, NetOptions};
@@ -47,6 +49,8 @@ pub struct ForwardArgs {
     /// Where to write every blob (.npz).
     #[arg(long)]
     pub dump: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 pub fn parse_named_path(s: &str) -> Result<(String, PathBuf), String> {
@@ -105,50 +109,56 @@ pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
             );
         }
     }
-    net.forward()?;
-    for blob in &net.graph.blobs {
-        let data = net.blob_data(&blob.name).unwrap_or(&[]);
-        out.insert(format!("data.{}", blob.name), array_of(&blob.shape, data));
+    let engine = args.engine.resolve(None)?;
+    let mut net = RunNet::new(net, engine.device())?;
+    if args.backward {
+        net.record_blob_diffs();
     }
-    for (li, node) in net.graph.layers.iter().enumerate() {
-        for (k, &p) in net.layer_params[li].iter().enumerate() {
-            let b = &net.params[p];
+    net.forward()?;
+    let host = net.host();
+    for blob in &host.graph.blobs {
+        let data = net.blob_data(&blob.name)?.unwrap_or_default();
+        out.insert(format!("data.{}", blob.name), array_of(&blob.shape, &data));
+    }
+    for (li, node) in host.graph.layers.iter().enumerate() {
+        for (k, &p) in host.layer_params[li].iter().enumerate() {
             out.insert(
                 format!("param_after_forward.{}.{k}", node.name()),
-                array_of(&b.shape, &b.data),
+                array_of(&host.params[p].shape, &net.param_data(p)?),
             );
         }
     }
     if args.backward {
         for (name, path) in &args.top_diffs {
             let a = read_npy(path)?;
-            let s = net.data_slot(name).ok_or_else(|| {
+            let host = net.host();
+            let s = host.data_slot(name).ok_or_else(|| {
                 Error::Usage(format!(
                     "--top-diff names `{name}`, which is not a blob of the net"
                 ))
             })?;
-            if net.slots[s].count() != a.data.len() {
+            if host.slots[s].count() != a.data.len() {
                 return Err(Error::Usage(format!(
                     "--top-diff {name}: {} values for a blob of shape {:?}",
                     a.data.len(),
-                    net.slots[s].shape
+                    host.slots[s].shape
                 )));
             }
-            net.slots[s].diff.copy_from_slice(&a.data);
+            net.set_top_diff(name, &a.data)?;
             out.insert(format!("topdiff.{name}"), a);
         }
         net.clear_param_diffs();
         net.backward()?;
-        for blob in &net.graph.blobs {
-            let diff = net.blob_diff(&blob.name).unwrap_or(&[]);
-            out.insert(format!("diff.{}", blob.name), array_of(&blob.shape, diff));
+        let host = net.host();
+        for blob in &host.graph.blobs {
+            let diff = net.blob_diff(&blob.name)?.unwrap_or_default();
+            out.insert(format!("diff.{}", blob.name), array_of(&blob.shape, &diff));
         }
-        for (li, node) in net.graph.layers.iter().enumerate() {
-            for (k, &p) in net.layer_params[li].iter().enumerate() {
-                let b = &net.params[p];
+        for (li, node) in host.graph.layers.iter().enumerate() {
+            for (k, &p) in host.layer_params[li].iter().enumerate() {
                 out.insert(
                     format!("pdiff.{}.{k}", node.name()),
-                    array_of(&b.shape, &b.diff),
+                    array_of(&host.params[p].shape, &net.param_diff(p)?),
                 );
             }
         }

@@ -6,6 +6,7 @@ pub mod caffe_flags;
 pub mod check;
 pub mod data;
 pub mod draw;
+pub mod engine_args;
 pub mod forward;
 pub mod live_line;
 pub mod output;

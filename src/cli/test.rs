@@ -7,11 +7,12 @@ use clap::Args;
 
 use super::args::parse_phase;
 use super::test_watch::WatchArgs;
+use super::engine_args::EngineArgs;
+use crate::engine::RunNet;
 use crate::error::{Error, Result};
 use crate::log::info;
 use crate::net::{Net, NetOptions};
 use crate::proto::{NetState, Phase};
-use crate::solver::solve::output_values;
 
 #[derive(Args, Debug, Clone)]
 pub struct TestArgs {
@@ -32,6 +33,8 @@ pub struct TestArgs {
     pub level: Option<i32>,
     #[command(flatten)]
     pub watch: WatchArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Scores the model; returns (output name, mean, loss weight) per output element.
@@ -48,11 +51,13 @@ pub fn score(args: &TestArgs) -> Result<Vec<(String, f32, f32)>> {
     };
     let mut net = Net::from_file(&args.model, &state, &NetOptions::default())?;
     net.load_caffemodel(&args.weights)?;
+    let engine = args.engine.resolve(None)?;
+    let mut net = RunNet::new(net, engine.device())?;
     let mut sums: Vec<(String, f32, f32)> = Vec::new();
     let mut loss = 0.0;
     for i in 0..args.iterations {
         loss += net.forward()?;
-        let values = output_values(&net);
+        let values = net.output_values()?;
         for (name, v, _) in &values {
             info("caffe.cpp:304", &format!("Batch {i}, {name} = {v}"));
         }

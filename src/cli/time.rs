@@ -7,6 +7,8 @@ use std::time::Instant;
 use clap::Args;
 
 use super::args::{parse_input_shape, parse_phase};
+use super::engine_args::EngineArgs;
+use crate::engine::CandleNet;
 use crate::error::Result;
 use crate::net::random_inputs::fill_random_inputs;
 use crate::net::{Net, NetOptions};
@@ -34,6 +36,35 @@ pub struct TimeArgs {
     /// Time the forward pass only.
     #[arg(long)]
     pub forward_only: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Times whole passes on the candle engine (its layers are not timed one by
+/// one: on a GPU their work is asynchronous until the loss is read).
+pub fn time_candle(net: &mut CandleNet, iterations: usize, forward_only: bool) -> Result<Timing> {
+    net.forward()?;
+    if !forward_only {
+        net.backward()?;
+    }
+    let iterations = iterations.max(1);
+    let (mut forward_ms, mut backward_ms) = (0.0, 0.0);
+    for _ in 0..iterations {
+        let start = Instant::now();
+        net.forward()?;
+        forward_ms += start.elapsed().as_secs_f64() * 1e3;
+        if !forward_only {
+            let start = Instant::now();
+            net.backward()?;
+            backward_ms += start.elapsed().as_secs_f64() * 1e3;
+        }
+    }
+    let n = iterations as f64;
+    Ok(Timing {
+        layers: Vec::new(),
+        forward_ms: forward_ms / n,
+        backward_ms: backward_ms / n,
+    })
 }
 
 /// Per-layer average times in milliseconds.
@@ -131,7 +162,13 @@ pub fn run(args: &TimeArgs) -> Result<()> {
     };
     let mut net = Net::from_file(&args.model, &state, &options)?;
     fill_random_inputs(&mut net, 7);
-    let timing = time_net(&mut net, args.iterations, args.forward_only)?;
+    let timing = match args.engine.resolve(None)?.device() {
+        None => time_net(&mut net, args.iterations, args.forward_only)?,
+        Some(device) => {
+            let mut net = CandleNet::from_net(net, device)?;
+            time_candle(&mut net, args.iterations, args.forward_only)?
+        }
+    };
     print!("{}", report(&timing, args.iterations));
     Ok(())
 }

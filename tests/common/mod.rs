@@ -33,8 +33,13 @@ pub fn compare(ours: &[f32], caffe: &[f32], abs: f32, rel: f32) -> Option<(usize
     worst.map(|(i, a, b, _)| (i, a, b))
 }
 
-/// Runs one fixture case (folder `layers` or `nets`) and returns every mismatch.
-pub fn run_fixture(folder: &str, case: &str, phase: Phase, abs: f32, rel: f32) -> Vec<String> {
+/// A fixture case's net built for `phase`, with Caffe's weights and inputs set,
+/// and its arrays; the problems list names weights that do not fit.
+pub fn load_case(
+    folder: &str,
+    case: &str,
+    phase: Phase,
+) -> (Net, BTreeMap<String, Array>, Vec<String>) {
     let dir = shared().join("fixtures").join(folder);
     let loaded = load_net(&dir.join(format!("{case}.prototxt"))).unwrap_or_else(|e| panic!("{e}"));
     let arrays: BTreeMap<String, Array> =
@@ -73,6 +78,13 @@ pub fn run_fixture(folder: &str, case: &str, phase: Phase, abs: f32, rel: f32) -
                 .unwrap_or_else(|e| panic!("{e}"));
         }
     }
+    (net, arrays, problems)
+}
+
+/// Runs one fixture case (folder `layers` or `nets`) and returns every mismatch.
+pub fn run_fixture(folder: &str, case: &str, phase: Phase, abs: f32, rel: f32) -> Vec<String> {
+    let (mut net, arrays, problems) = load_case(folder, case, phase);
+    let mut problems = problems;
     if !problems.is_empty() {
         return problems;
     }
