@@ -62,8 +62,8 @@ fn filter(net: &str, blob: Option<&str>) -> [[u8; 9]; 3] {
     assert_eq!((img.width(), img.height()), (3, 3));
     let mut planes = [[0u8; 9]; 3];
     for (i, p) in img.pixels().enumerate() {
-        for c in 0..3 {
-            planes[c][i] = p.0[c];
+        for (plane, &v) in planes.iter_mut().zip(&p.0) {
+            plane[i] = v;
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
