@@ -11,6 +11,7 @@ pub mod forward;
 pub mod live_line;
 pub mod output;
 pub mod plot;
+pub mod run;
 pub mod signals;
 pub mod test;
 pub mod test_watch;
@@ -41,6 +42,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run one forward (and optionally backward) pass and dump every blob to .npz.
     Forward(forward::ForwardArgs),
+    /// Picture in, picture out: feed an image to a net and write a blob as an image.
+    Run(run::RunArgs),
     /// Time each layer's forward and backward pass, as Caffe's `time`.
     Time(time::TimeArgs),
     /// Train with a solver file, as Caffe's `train`.
@@ -75,6 +78,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Forward(args) => forward::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Time(args) => time::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Test(args) => test::run(&args),

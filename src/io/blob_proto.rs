@@ -108,6 +108,25 @@ impl StoredBlob {
     }
 }
 
+/// A BlobProto written in a text file (a layer's inline `blobs { … }`), decoded
+/// by the same FromProto rule as the binary form.
+pub fn from_text(b: &crate::proto::BlobProto) -> Result<StoredBlob, String> {
+    StoredBlob::from_bin(BlobProtoBin {
+        num: b.num,
+        channels: b.channels,
+        height: b.height,
+        width: b.width,
+        data: b.data.clone(),
+        diff: b.diff.clone(),
+        shape: b
+            .shape
+            .as_ref()
+            .map(|s| BlobShapeBin { dim: s.dim.clone() }),
+        double_data: b.double_data.clone(),
+        double_diff: b.double_diff.clone(),
+    })
+}
+
 /// Decodes a whole file's bytes as one BlobProto (mean images, InfogainLoss's H).
 pub fn decode(bytes: &[u8]) -> Result<StoredBlob, String> {
     let b = BlobProtoBin::decode(bytes).map_err(|e| format!("is not a BlobProto: {e}"))?;

@@ -4,4 +4,5 @@ pub mod atomic;
 pub mod blob_proto;
 pub mod caffemodel;
 pub mod npy;
+pub mod picture;
 pub mod solverstate;

@@ -274,6 +274,7 @@ layer_registry! {
         "Convolution" => convolution::Convolution::new(param, false)?,
         "Deconvolution" => convolution::Convolution::new(param, true)?;
     pooling: "Pooling" => pooling::Pooling::new(param)?;
+    median: "Median" => median::Median::new(param)?;
     inner_product: "InnerProduct" => inner_product::InnerProduct::new(param)?;
     // data layers
     data: "Data" [source] => data::Data::new(param, ctx)?;
@@ -373,6 +374,7 @@ mod tests {
             "convolution_param { num_output: 1 kernel_size: 1 }",
         ),
         ("InnerProduct", "inner_product_param { num_output: 1 }"),
+        ("Median", "median_param { kernel_size: 1 }"),
         (
             "MemoryData",
             "memory_data_param { batch_size: 1 channels: 1 height: 1 width: 1 }",

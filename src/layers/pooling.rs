@@ -35,7 +35,7 @@ struct Planes {
     geom: PlaneGeometry,
 }
 
-fn pair(
+pub(super) fn pair(
     h: Option<u32>,
     w: Option<u32>,
     single: Option<u32>,

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::filter::{describe_rule, filter_net, layer_included};
 use crate::error::{shown, Error, LayerLocation, Result};
+use crate::io::blob_proto::{self, StoredBlob};
 use crate::layers::{self, BuildContext, Layer};
 use crate::load::NetSource;
 use crate::proto::{LayerParameter, NetParameter, NetState, Phase};
@@ -47,6 +48,9 @@ pub struct LayerNode {
     pub bottom_slots: Vec<usize>,
     pub top_slots: Vec<usize>,
     pub param_shapes: Vec<Shape>,
+    /// The layer's own `blobs { … }`, checked against `param_shapes`; they replace
+    /// the fillers' values, as Caffe's Layer constructor loads them.
+    pub inline_blobs: Vec<StoredBlob>,
     /// One weight per top (0 for non-loss tops).
     pub loss_weights: Vec<f32>,
     pub location: LayerLocation,
@@ -213,6 +217,9 @@ impl Wiring {
         let param_shapes = layer.param_shapes();
         self.claim_name(kept, &param, !param_shapes.is_empty())
             .map_err(|m| err(&param, m))?;
+        let inline_blobs = inline_blobs(&param, &param_shapes).map_err(|m| err(&param, m))?;
+        // Decoded once; the node keeps the values, not a second copy as text.
+        param.blobs.clear();
         param.param = param_specs;
         self.nodes.push(LayerNode {
             param,
@@ -223,6 +230,7 @@ impl Wiring {
             bottom_slots,
             top_slots,
             param_shapes,
+            inline_blobs,
             loss_weights,
             location: kept.source.location(kept.source_index),
         });
@@ -435,6 +443,37 @@ fn shape_tops(
         checked_count(shape).map_err(|m| format!("parameter blob {i}: {m}"))?;
     }
     Ok(top_shapes)
+}
+
+/// A layer's inline `blobs { … }` decoded (Caffe's FromProto) and checked against
+/// the parameter shapes the layer fixed, blob by blob; none is fine (fillers).
+fn inline_blobs(param: &LayerParameter, shapes: &[Shape]) -> Result<Vec<StoredBlob>, String> {
+    if param.blobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    if param.blobs.len() != shapes.len() {
+        return Err(format!(
+            "has {} inline blob(s), but the layer's parameters are {} blob(s) of shapes {shapes:?}",
+            param.blobs.len(),
+            shapes.len()
+        ));
+    }
+    param
+        .blobs
+        .iter()
+        .zip(shapes)
+        .enumerate()
+        .map(|(i, (b, shape))| {
+            let stored = blob_proto::from_text(b).map_err(|m| format!("inline blob {i} {m}"))?;
+            if !stored.fits(shape) {
+                return Err(format!(
+                    "inline blob {i} has shape {:?}, but the layer expects {shape:?}",
+                    stored.shape()
+                ));
+            }
+            Ok(stored)
+        })
+        .collect()
 }
 
 /// Caffe's SetLossWeights: explicit `loss_weight`s (one per top), or 1 on the first

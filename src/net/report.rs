@@ -27,6 +27,10 @@ pub struct LayerReport {
     pub bottoms: Vec<String>,
     pub tops: Vec<TopReport>,
     pub params: usize,
+    /// Its parameters are written in the net file (`blobs { … }`), not filled.
+    /// Only present (true) for such layers, so other reports keep their keys.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inline_blobs: bool,
     pub macs: u64,
 }
 
@@ -67,6 +71,7 @@ impl NetReport {
                         })
                         .collect(),
                     params: l.param_count(),
+                    inline_blobs: !l.inline_blobs.is_empty(),
                     macs: l.layer.forward_macs(&bottom_shapes, &top_shapes),
                 }
             })
@@ -109,7 +114,7 @@ impl NetReport {
                 l.type_name.clone(),
                 l.bottoms.join(", "),
                 tops.join(", "),
-                thousands(l.params as u64),
+                params_cell(l),
                 thousands(l.macs),
             ]);
         }
@@ -138,6 +143,16 @@ impl NetReport {
         );
         let _ = writeln!(out, "outputs: {}", self.outputs.join(", "));
         out
+    }
+}
+
+/// A layer's parameter count, marked `inline` when the net file gives the values.
+fn params_cell(l: &LayerReport) -> String {
+    let count = thousands(l.params as u64);
+    if l.inline_blobs {
+        format!("{count} inline")
+    } else {
+        count
     }
 }
 

@@ -60,7 +60,7 @@ impl Net {
     }
 
     /// Allocates blobs, creates (and shares) parameters, filled from each layer's
-    /// fillers with `seed`, and works out which gradients backward must compute.
+    /// inline blobs or else its fillers with `seed`, and works out which gradients backward must compute.
     /// Refuses a net without layers, and one over the memory budget (see
     /// [`super::budget`]) before allocating.
     pub fn new(graph: NetGraph, force_backward: bool, seed: u64) -> Result<Self> {
@@ -92,7 +92,14 @@ impl Net {
         let mut by_name: HashMap<String, usize> = HashMap::new();
         for (li, node) in graph.layers.iter().enumerate() {
             let mut own: Vec<Blob> = node.param_shapes.iter().map(|s| Blob::new(s)).collect();
-            node.layer.fill_params(&mut own, &mut rng);
+            if node.inline_blobs.is_empty() {
+                node.layer.fill_params(&mut own, &mut rng);
+            } else {
+                // Caffe skips the fillers of a layer whose blobs are given.
+                for (blob, given) in own.iter_mut().zip(&node.inline_blobs) {
+                    blob.data.copy_from_slice(&given.data);
+                }
+            }
             let mut ids = Vec::with_capacity(own.len());
             for (pi, blob) in own.into_iter().enumerate() {
                 let spec = node.param.param.get(pi).cloned().unwrap_or_default();

@@ -75,6 +75,8 @@ caffe_message! {
         msg input_param: InputParameter;
         msg log_param: LogParameter;
         msg lrn_param: LRNParameter;
+        /// caffers extension: the Median layer's window.
+        msg median_param: MedianParameter;
         msg memory_data_param: MemoryDataParameter;
         msg mvn_param: MVNParameter;
         msg parameter_param: ParameterParameter;

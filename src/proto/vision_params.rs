@@ -64,6 +64,22 @@ caffe_message! {
     }
 }
 
+caffe_message! {
+    /// Median filter over 2-D windows (a caffers extension, not in caffe.proto):
+    /// the window fields and defaults of PoolingParameter, with no default kernel.
+    pub struct MedianParameter {
+        opt pad: u32 = 0;
+        opt pad_h: u32 = 0;
+        opt pad_w: u32 = 0;
+        opt kernel_size: u32 = 0;
+        opt kernel_h: u32 = 0;
+        opt kernel_w: u32 = 0;
+        opt stride: u32 = 1;
+        opt stride_h: u32 = 0;
+        opt stride_w: u32 = 0;
+    }
+}
+
 caffe_enum! {
     /// The pooling function (Pooling, SPP and V0 layers).
     pub enum PoolMethod { Max = 0 => "MAX", Ave = 1 => "AVE", Stochastic = 2 => "STOCHASTIC" }
