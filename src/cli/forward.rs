@@ -77,24 +77,14 @@ pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
     };
     let mut net = Net::from_file(&args.model, &state, &options)?;
     if let Some(w) = &args.weights {
-        net.load_caffemodel(w)?;
+        net.load_caffemodel(w)?.warn_uncovered(w);
     }
     let mut out = BTreeMap::new();
-    let given: Vec<&str> = args.inputs.iter().map(|(n, _)| n.as_str()).collect();
-    for name in net.input_blobs() {
-        // An empty blob (a batch of 0) has no values to give.
-        let empty = net.blob_data(&name).is_some_and(<[f32]>::is_empty);
-        if !given.contains(&name.as_str()) && !empty {
-            return Err(Error::Usage(format!(
-                "input blob `{name}` has no values; give them with --input {name}=FILE.npy"
-            )));
-        }
-    }
+    let mut given = Vec::new();
     for (name, path) in &args.inputs {
         let a = read_npy(path)?;
-        net.set_input(name, &a.data)
-            .map_err(|e| Error::Usage(format!("--input {name}={}: {e}", path.display())))?;
-        out.insert(format!("input.{name}"), a);
+        out.insert(format!("input.{name}"), a.clone());
+        given.push((name.clone(), a));
     }
     for (li, node) in net.graph.layers.iter().enumerate() {
         for (k, &p) in net.layer_params[li].iter().enumerate() {
@@ -105,7 +95,7 @@ pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
             );
         }
     }
-    net.forward()?;
+    net.forward_with(&given, !options.external_data)?;
     for blob in &net.graph.blobs {
         let data = net.blob_data(&blob.name).unwrap_or(&[]);
         out.insert(format!("data.{}", blob.name), array_of(&blob.shape, data));
