@@ -51,6 +51,8 @@ pub mod solver;
 
 pub mod check;
 
+pub mod classify;
+
 pub mod cli;
 
 pub use error::{Error, Result};
