@@ -66,15 +66,26 @@ pub struct ClassifyOptions {
     pub mean: MeanSource,
     pub fit: Fit,
     pub top: usize,
+    /// Class labels, one a line (see [`read_labels`]).
+    pub labels: Option<PathBuf>,
     /// Images per forward pass.
     pub batch: usize,
 }
 
-/// One image's best classes: (class index, probability), most probable first.
+/// One of an image's best classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Class {
+    pub index: usize,
+    /// From the labels file, when one was given.
+    pub label: Option<String>,
+    pub prob: f32,
+}
+
+/// One image's best classes, most probable first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
     pub image: PathBuf,
-    pub top: Vec<(usize, f32)>,
+    pub top: Vec<Class>,
 }
 
 /// Reads a labels file: one label a line, the whole line (synset_words.txt style).
@@ -237,6 +248,23 @@ pub fn classify(options: &ClassifyOptions, images: &[PathBuf]) -> Result<Vec<Pre
         );
     }
 
+    let classes = net.blob_data(&output).map_or(0, <[f32]>::len) / batch;
+    let labels = match &options.labels {
+        Some(path) => {
+            let labels = read_labels(path)?;
+            if labels.len() != classes {
+                return Err(Error::file(
+                    path.display().to_string(),
+                    format!(
+                        "has {} label(s), but the net's output `{output}` has {classes} classes (one label a line)",
+                        labels.len()
+                    ),
+                ));
+            }
+            labels
+        }
+        None => Vec::new(),
+    };
     let input_len = chw.0 * chw.1 * chw.2;
     let mut predictions = Vec::with_capacity(images.len());
     for chunk in images.chunks(batch / per_image) {
@@ -250,7 +278,6 @@ pub fn classify(options: &ClassifyOptions, images: &[PathBuf]) -> Result<Vec<Pre
         net.set_input(input, &data)?;
         net.forward()?;
         let out = net.blob_data(&output).expect("the output blob exists");
-        let classes = out.len() / batch;
         for (i, path) in chunk.iter().enumerate() {
             let mut mean = vec![0.0f32; classes];
             for j in 0..per_image {
@@ -260,7 +287,14 @@ pub fn classify(options: &ClassifyOptions, images: &[PathBuf]) -> Result<Vec<Pre
             mean.iter_mut().for_each(|m| *m /= per_image as f32);
             predictions.push(Prediction {
                 image: path.clone(),
-                top: top_k(&mean, options.top),
+                top: top_k(&mean, options.top)
+                    .into_iter()
+                    .map(|(index, prob)| Class {
+                        index,
+                        label: labels.get(index).cloned(),
+                        prob,
+                    })
+                    .collect(),
             });
         }
     }

@@ -104,6 +104,7 @@ fn classify_agrees_with_forward_on_the_test_lmdb() {
     let out = caffers(&dir, &args);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 100);
+    let mut classes = std::collections::BTreeSet::<usize>::new();
     for (i, line) in lines.iter().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let classified = v["top"][0]["index"].as_u64().unwrap() as usize;
@@ -113,6 +114,9 @@ fn classify_agrees_with_forward_on_the_test_lmdb() {
             classified, forward,
             "image {i}: {line}, forward scores {row:?}"
         );
+        classes.insert(classified);
     }
+    // Agreement means little if the net answers one class for everything.
+    assert!(classes.len() >= 3, "classes predicted: {classes:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::classify::{classify, read_labels, ClassifyOptions, Fit, MeanSource, Prediction};
+use crate::classify::{classify, ClassifyOptions, Fit, MeanSource, Prediction};
 use crate::data::feed::preprocess::Preprocess;
 use crate::error::Result;
 
@@ -54,18 +54,12 @@ pub struct ClassifyArgs {
     pub images: Vec<PathBuf>,
 }
 
-fn label(labels: &[String], index: usize) -> Option<&str> {
-    labels.get(index).map(String::as_str)
-}
-
-fn print(prediction: &Prediction, labels: &[String], json: bool) {
+fn print(prediction: &Prediction, json: bool) {
     if json {
         let top: Vec<serde_json::Value> = prediction
             .top
             .iter()
-            .map(|&(index, prob)| {
-                serde_json::json!({ "index": index, "label": label(labels, index), "prob": prob })
-            })
+            .map(|c| serde_json::json!({ "index": c.index, "label": c.label, "prob": c.prob }))
             .collect();
         let line =
             serde_json::json!({ "image": prediction.image.display().to_string(), "top": top });
@@ -76,10 +70,10 @@ fn print(prediction: &Prediction, labels: &[String], json: bool) {
         "---------- Prediction for {} ----------",
         prediction.image.display()
     );
-    for &(index, prob) in &prediction.top {
-        match label(labels, index) {
-            Some(l) => println!("{prob:.4} - \"{l}\""),
-            None => println!("{prob:.4} - {index}"),
+    for c in &prediction.top {
+        match &c.label {
+            Some(l) => println!("{:.4} - \"{l}\"", c.prob),
+            None => println!("{:.4} - {}", c.prob, c.index),
         }
     }
 }
@@ -109,15 +103,12 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
         mean,
         fit,
         top: args.top,
+        labels: args.labels.clone(),
         batch: 64,
-    };
-    let labels = match &args.labels {
-        Some(path) => read_labels(path)?,
-        None => Vec::new(),
     };
     let predictions = classify(&options, &args.images)?;
     for p in &predictions {
-        print(p, &labels, args.json);
+        print(p, args.json);
     }
     Ok(())
 }

@@ -100,6 +100,27 @@ fn classifies_png_digits(dir: &Path, weights: &str) {
     }
     assert!(right >= 95, "{right} of {n} digits right");
 
+    // A labels file must name every class, as classification.cpp checks.
+    std::fs::write(dir.join("three.txt"), "a\nb\nc\n").unwrap();
+    let (ok, _, err) = caffers(
+        dir,
+        &[
+            "classify",
+            "--model",
+            &model,
+            "--weights",
+            weights,
+            "--labels",
+            "three.txt",
+            &paths[0],
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("has 3 label(s), but the net's output `prob` has 10 classes"),
+        "{err}"
+    );
+
     // The plain form is classification.cpp's.
     let (ok, out, err) = caffers(
         dir,
