@@ -154,3 +154,68 @@ impl Net {
         write_atomically(path, &self.caffemodel_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::SourceFile;
+    use crate::io::blob_proto::{to_bin, StoredBlob};
+    use crate::net::NetOptions;
+    use crate::proto::NetState;
+
+    /// Input → ip (2 outputs) → ip2 (3 outputs), 4 input values.
+    fn net() -> Net {
+        let text = "layer { name: 'x' type: 'Input' top: 'x' input_param { shape { dim: 1 dim: 4 } } }
+            layer { name: 'ip' type: 'InnerProduct' bottom: 'x' top: 'y' inner_product_param { num_output: 2 } }
+            layer { name: 'ip2' type: 'InnerProduct' bottom: 'y' top: 'z' inner_product_param { num_output: 3 } }";
+        let loaded = crate::load::net_from_source(&SourceFile::new("t", text)).unwrap();
+        Net::from_loaded(&loaded, &NetState::default(), &NetOptions::default()).unwrap()
+    }
+
+    fn stored(name: &str, shapes: &[&[usize]]) -> StoredLayer {
+        StoredLayer {
+            name: name.into(),
+            type_name: "InnerProduct".into(),
+            blobs: shapes
+                .iter()
+                .map(|s| {
+                    let data = vec![0.25; s.iter().product()];
+                    StoredBlob::from_bin(to_bin(s, &data)).unwrap()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn copies_by_name_skips_the_rest_and_reports_uncovered_layers() {
+        let mut n = net();
+        let file = [stored("ip", &[&[2, 4], &[2]]), stored("gone", &[&[1]])];
+        let copied = n.copy_trained_layers(&file, "w").unwrap();
+        assert_eq!(copied.copied, vec!["ip".to_string()]);
+        assert_eq!(copied.uncovered, vec!["ip2".to_string()]);
+        assert!(n.layer_param_blobs("ip").unwrap()[0]
+            .data
+            .iter()
+            .all(|&v| v == 0.25));
+    }
+
+    #[test]
+    fn refuses_empty_foreign_and_misshapen_files() {
+        let e = net().copy_trained_layers(&[], "w").unwrap_err().to_string();
+        assert!(e.contains("holds no layers"), "{e}");
+        let e = net()
+            .copy_trained_layers(&[stored("other", &[&[1]])], "w")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fits no learnable layer of net"), "{e}");
+        let e = net()
+            .copy_trained_layers(&[stored("ip", &[&[3, 4], &[3]])], "w")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Source param shape is 3 4 (12); target param shape is 2 4 (8)")
+                && e.contains("rename the layer"),
+            "{e}"
+        );
+    }
+}
