@@ -3,6 +3,8 @@
 
     python3 scripts/gen_nets.py          # rewrite the files
     python3 scripts/gen_nets.py --check  # fail if a committed file differs
+    python3 scripts/gen_nets.py --width 0.75  # only MobileNet v1 at that width
+                                              # (0.75, 0.5 or 0.25)
 
 The architectures are the published ones as Caffe trains them (cifar10_quick,
 cifar10_full, AlexNet, CaffeNet, GoogLeNet, MobileNet v1); the layout is ours.
@@ -472,19 +474,27 @@ MOBILENET = [  # name, depthwise stride, pointwise outputs (paper's table 1)
 MSRA = (("type", "msra"),)
 
 
-def mobilenet(train):
+def mobilenet(train, width=1.0):
     header = """
-MobileNet v1, width 1.0, 224×224 (Howard et al., "MobileNets: Efficient
+MobileNet v1, width %s, 224×224 (Howard et al., "MobileNets: Efficient
 Convolutional Neural Networks for Mobile Vision Applications", 2017), in the
 layout of the widely used Caffe port: every 3×3 depthwise convolution is a
 Convolution with group = channels, every convolution is followed by BatchNorm
 + Scale (the convolutions have no bias) and ReLU, and the classifier is a 1×1
-Convolution after global average pooling. 1000 ILSVRC-2012 classes."""
+Convolution after global average pooling. 1000 ILSVRC-2012 classes.""" % width
+    if width != 1.0:
+        header += ("\nWidth multiplier %s: every convolution has %s times the channels of\n"
+                   "width 1.0, rounded down, at least 8 (the reference implementation's\n"
+                   "min_depth); the classifier keeps its 1000 outputs." % (width, width))
     header += ("\nData: data/ilsvrc12_{train,val}_lmdb, random 224×224 crops, BGR mean\n"
                "103.94, 116.78, 123.68, scaled by 0.017." if train else
                "\nDeploy form: one preprocessed 224×224 image per pass, Softmax on top.")
-    net = Net("MobileNet", header)
+    net = Net("MobileNet" if width == 1.0 else "MobileNet_%s" % width, header)
     net.train = train
+
+    def depth(channels):
+        return max(int(channels * width), 8)
+
     if train:
         imagenet_data(net, 224, (("scale", 0.017), ("mean_value", 103.94), ("mean_value", 116.78),
                                  ("mean_value", 123.68)), 64, 50)
@@ -497,8 +507,9 @@ Convolution after global average pooling. 1000 ILSVRC-2012 classes."""
         net.relu(relu, name)
         return name
 
-    x = cbr("conv1", "data", 32, 3, stride=2, pad=1, relu="relu1")
+    x = cbr("conv1", "data", depth(32), 3, stride=2, pad=1, relu="relu1")
     for name, stride, out in MOBILENET:
+        out = depth(out)
         c = net.shapes[x][1]
         x = cbr(name + "/dw", x, c, 3, stride=stride, pad=1, group=c, relu="relu%s/dw" % name[4:])
         x = cbr(name + "/sep", x, out, 1, relu="relu%s/sep" % name[4:])
@@ -527,11 +538,35 @@ NETS = {
     "mobilenet_v1_deploy": lambda: mobilenet(False),
 }
 
+# The width multipliers of the paper's table 6 besides 1.0, as file-name tags.
+MOBILENET_WIDTHS = {0.75: "075", 0.5: "050", 0.25: "025"}
+
+
+def mobilenet_nets(width):
+    """The train_val and deploy nets of one MobileNet width multiplier."""
+    tag = MOBILENET_WIDTHS[width]
+    return {
+        "mobilenet_v1_%s_train_val" % tag: lambda: mobilenet(True, width),
+        "mobilenet_v1_%s_deploy" % tag: lambda: mobilenet(False, width),
+    }
+
+
+for _width in MOBILENET_WIDTHS:
+    NETS.update(mobilenet_nets(_width))
+
 
 def main():
-    check = "--check" in sys.argv[1:]
+    args = sys.argv[1:]
+    check = "--check" in args
+    nets = NETS
+    if "--width" in args:
+        at = args.index("--width") + 1
+        width = float(args[at]) if at < len(args) else None
+        if width not in MOBILENET_WIDTHS:
+            sys.exit("--width takes one of " + ", ".join(map(str, MOBILENET_WIDTHS)))
+        nets = mobilenet_nets(width)
     stale = []
-    for name, make in NETS.items():
+    for name, make in nets.items():
         net = make()
         path = os.path.join(ROOT, "nets", name + ".prototxt")
         text = net.text()

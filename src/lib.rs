@@ -56,6 +56,8 @@ pub mod engine;
 
 pub mod check;
 
+pub mod classify;
+
 // Pictures: training curves and net drawings.
 pub mod picture;
 

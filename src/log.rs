@@ -48,12 +48,17 @@ fn civil(secs: u64) -> (u32, u32, u32, u32, u32) {
 
 /// Formats one glog INFO line.
 pub fn format_line(source: &str, message: &str) -> String {
+    format_with_severity('I', source, message)
+}
+
+/// Formats one glog line of the given severity letter (I, W, E).
+fn format_with_severity(severity: char, source: &str, message: &str) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let (mo, d, h, mi, s) = civil(now.as_secs());
     format!(
-        "I{mo:02}{d:02} {h:02}:{mi:02}:{s:02}.{:06} {:>6} {source}] {message}",
+        "{severity}{mo:02}{d:02} {h:02}:{mi:02}:{s:02}.{:06} {:>6} {source}] {message}",
         now.subsec_micros(),
         std::process::id()
     )
@@ -62,6 +67,11 @@ pub fn format_line(source: &str, message: &str) -> String {
 /// Logs one INFO line.
 pub fn info(source: &str, message: &str) {
     emit(&format_line(source, message));
+}
+
+/// Logs one WARNING line (glog's `W…`).
+pub fn warning(source: &str, message: &str) {
+    emit(&format_with_severity('W', source, message));
 }
 
 #[cfg(test)]

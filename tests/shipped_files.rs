@@ -140,6 +140,42 @@ const SHIPPED: &[Shipped] = &[
         data: None,
         output: Some(("prob", &[1, 1000, 1, 1])),
     },
+    Shipped {
+        file: "mobilenet_v1_075_train_val",
+        params: 2_602_003,
+        data: Some(([3, 224, 224], 64, 50)),
+        output: None,
+    },
+    Shipped {
+        file: "mobilenet_v1_075_deploy",
+        params: 2_602_003,
+        data: None,
+        output: Some(("prob", &[1, 1000, 1, 1])),
+    },
+    Shipped {
+        file: "mobilenet_v1_050_train_val",
+        params: 1_342_563,
+        data: Some(([3, 224, 224], 64, 50)),
+        output: None,
+    },
+    Shipped {
+        file: "mobilenet_v1_050_deploy",
+        params: 1_342_563,
+        data: None,
+        output: Some(("prob", &[1, 1000, 1, 1])),
+    },
+    Shipped {
+        file: "mobilenet_v1_025_train_val",
+        params: 475_571,
+        data: Some(([3, 224, 224], 64, 50)),
+        output: None,
+    },
+    Shipped {
+        file: "mobilenet_v1_025_deploy",
+        params: 475_571,
+        data: None,
+        output: Some(("prob", &[1, 1000, 1, 1])),
+    },
 ];
 
 fn shipped(file: &str) -> &'static Shipped {
@@ -458,6 +494,12 @@ full_build_tests! {
     builds_googlenet_deploy: "googlenet_deploy";
     builds_mobilenet_v1_train_val: "mobilenet_v1_train_val";
     builds_mobilenet_v1_deploy: "mobilenet_v1_deploy";
+    builds_mobilenet_v1_075_train_val: "mobilenet_v1_075_train_val";
+    builds_mobilenet_v1_075_deploy: "mobilenet_v1_075_deploy";
+    builds_mobilenet_v1_050_train_val: "mobilenet_v1_050_train_val";
+    builds_mobilenet_v1_050_deploy: "mobilenet_v1_050_deploy";
+    builds_mobilenet_v1_025_train_val: "mobilenet_v1_025_train_val";
+    builds_mobilenet_v1_025_deploy: "mobilenet_v1_025_deploy";
 }
 
 macro_rules! weights_fit_tests {
@@ -477,4 +519,34 @@ weights_fit_tests! {
     caffenet_weights_fit_deploy: "caffenet_train_val", "caffenet_deploy";
     googlenet_weights_fit_deploy: "googlenet_train_val", "googlenet_deploy";
     mobilenet_v1_weights_fit_deploy: "mobilenet_v1_train_val", "mobilenet_v1_deploy";
+    mobilenet_v1_075_weights_fit_deploy: "mobilenet_v1_075_train_val", "mobilenet_v1_075_deploy";
+    mobilenet_v1_050_weights_fit_deploy: "mobilenet_v1_050_train_val", "mobilenet_v1_050_deploy";
+    mobilenet_v1_025_weights_fit_deploy: "mobilenet_v1_025_train_val", "mobilenet_v1_025_deploy";
+}
+
+/// MobileNet v1's width multipliers against the paper's table 6 (Howard et al.
+/// 2017), which gives parameters in millions to one decimal: 4.2, 2.6, 1.3, 0.5.
+/// The paper counts the learned values — convolutions, classifier and
+/// BatchNorm's γ and β (our Scale layers) — not BatchNorm's running mean and
+/// variance, so those layers are left out. The exact counts are pinned too, and
+/// each must round (to the nearest 0.1 M) to the paper's figure.
+#[test]
+fn mobilenet_widths_have_the_published_parameter_counts() {
+    for (file, exact, paper_tenths_of_millions) in [
+        ("mobilenet_v1_deploy", 4_231_976, 42),
+        ("mobilenet_v1_075_deploy", 2_585_560, 26),
+        ("mobilenet_v1_050_deploy", 1_331_592, 13),
+        ("mobilenet_v1_025_deploy", 470_072, 5),
+    ] {
+        let graph = build_phase(shipped(file), &load(file).net, Phase::Test);
+        let learned: usize = graph
+            .layers
+            .iter()
+            .filter(|l| l.type_name() != "BatchNorm")
+            .map(|l| l.param_count())
+            .sum();
+        assert_eq!(learned, exact, "{file}");
+        let tenths = (learned as f64 / 100_000.0).round() as usize;
+        assert_eq!(tenths, paper_tenths_of_millions, "{file}: {learned}");
+    }
 }

@@ -3,13 +3,19 @@
 //! Checks: test accuracy after 300 iterations, Caffe's log lines as
 //! tools/extra/parse_log.py reads them, and that a run killed after its iteration-150
 //! snapshot and resumed from it ends with the same weights, byte for byte, as an
-//! uninterrupted run.
+//! uninterrupted run. The trained snapshot is then used as a user would
+//! (tests/lenet/use_trained.rs, run here so LeNet is trained once):
+//! `caffers classify` on test digits written as PNG files, fine-tuning's
+//! Copying/Ignoring lines, and `caffers forward` reading its Data layer.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
+
+#[path = "lenet/use_trained.rs"]
+mod use_trained_lenet;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -96,6 +102,7 @@ fn lenet_trains_logs_like_caffe_and_resumes_exactly() {
         "LeNet after 300 iterations: accuracy {accuracy}"
     );
     let uninterrupted = std::fs::read(dir.join("snapshots/lenet_iter_300.caffemodel")).unwrap();
+    use_trained_lenet::check_all(&dir, "snapshots/lenet_iter_300.caffemodel");
 
     // The same run, killed once its iteration-150 snapshot is on disk, then resumed.
     let killed = workspace("killed");

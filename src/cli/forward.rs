@@ -81,24 +81,14 @@ pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
     };
     let mut net = Net::from_file(&args.model, &state, &options)?;
     if let Some(w) = &args.weights {
-        net.load_caffemodel(w)?;
+        net.load_caffemodel(w)?.warn_uncovered(w);
     }
     let mut out = BTreeMap::new();
-    let given: Vec<&str> = args.inputs.iter().map(|(n, _)| n.as_str()).collect();
-    for name in net.input_blobs() {
-        // An empty blob (a batch of 0) has no values to give.
-        let empty = net.blob_data(&name).is_some_and(<[f32]>::is_empty);
-        if !given.contains(&name.as_str()) && !empty {
-            return Err(Error::Usage(format!(
-                "input blob `{name}` has no values; give them with --input {name}=FILE.npy"
-            )));
-        }
-    }
+    let mut given = Vec::new();
     for (name, path) in &args.inputs {
         let a = read_npy(path)?;
-        net.set_input(name, &a.data)
-            .map_err(|e| Error::Usage(format!("--input {name}={}: {e}", path.display())))?;
-        out.insert(format!("input.{name}"), a);
+        out.insert(format!("input.{name}"), a.clone());
+        given.push((name.clone(), a));
     }
     for (li, node) in net.graph.layers.iter().enumerate() {
         for (k, &p) in net.layer_params[li].iter().enumerate() {
@@ -110,11 +100,33 @@ pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
         }
     }
     let engine = args.engine.resolve(None)?;
-    let mut net = RunNet::new(net, engine.device())?;
-    if args.backward {
-        net.record_blob_diffs();
-    }
-    net.forward()?;
+    let mut net = match engine.device() {
+        // The native net reads its data layers, then lets given values replace
+        // their batches (Net::forward_with).
+        None => {
+            net.forward_with(&given, !options.external_data)?;
+            RunNet::new(net, None)?
+        }
+        // The candle net runs its data layers on the host each pass; given values
+        // fill the Input layers' tops, which it uploads.
+        Some(device) => {
+            for (name, a) in &given {
+                let s = net.data_slot(name).ok_or_else(|| {
+                    Error::Usage(format!("--input names `{name}`, which is not a blob of the net"))
+                })?;
+                crate::net::given_inputs::check_array_shape(name, &a.shape, &net.slots[s].shape)
+                    .map_err(|e| Error::Usage(format!("--input {name}: {e}")))?;
+                net.set_input(name, &a.data)
+                    .map_err(|e| Error::Usage(format!("--input {name}: {e}")))?;
+            }
+            let mut run = RunNet::new(net, Some(device))?;
+            if args.backward {
+                run.record_blob_diffs();
+            }
+            run.forward()?;
+            run
+        }
+    };
     let host = net.host();
     for blob in &host.graph.blobs {
         let data = net.blob_data(&blob.name)?.unwrap_or_default();

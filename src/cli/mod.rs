@@ -4,6 +4,7 @@
 pub mod args;
 pub mod caffe_flags;
 pub mod check;
+pub mod classify;
 pub mod data;
 pub mod draw;
 pub mod engine_args;
@@ -48,6 +49,8 @@ pub enum Command {
     Time(time::TimeArgs),
     /// Train with a solver file, as Caffe's `train`.
     Train(train::TrainArgs),
+    /// Classify PNG/JPEG images with a deploy net and trained weights (classification.bin).
+    Classify(classify::ClassifyArgs),
     /// Score a model with trained weights over N batches, as Caffe's `test`.
     Test(test::TestArgs),
     /// Make a dataset's LMDBs (and mean), as Caffe's create_mnist.sh / create_cifar10.sh.
@@ -81,6 +84,7 @@ pub fn run() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Time(args) => time::run(&args),
         Command::Train(args) => train::run(&args),
+        Command::Classify(args) => classify::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Data(args) => data::run(&args),
         Command::ConvertImageset(args) => data::convert_imageset(&args),

@@ -50,7 +50,18 @@ pub fn score(args: &TestArgs) -> Result<Vec<(String, f32, f32)>> {
         stage: args.stages.clone(),
     };
     let mut net = Net::from_file(&args.model, &state, &NetOptions::default())?;
-    net.load_caffemodel(&args.weights)?;
+    let fed_by_caller = net.input_layer_tops();
+    if !fed_by_caller.is_empty() {
+        return Err(Error::Net {
+            net: net.graph.name.clone(),
+            message: format!(
+                "its data comes from Input layers ({}), which nothing feeds in `caffers test`, so it would score zeros; test the train/test net with data layers (Data, ImageData, …), or run this one with `caffers forward --input` or `caffers classify`",
+                fed_by_caller.join(", ")
+            ),
+        });
+    }
+    net.load_caffemodel(&args.weights)?
+        .warn_uncovered(&args.weights);
     let engine = args.engine.resolve(None)?;
     let mut net = RunNet::new(net, engine.device())?;
     let mut sums: Vec<(String, f32, f32)> = Vec::new();

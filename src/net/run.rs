@@ -516,6 +516,17 @@ impl Net {
         }
         names
     }
+
+    /// Tops of Input layers: blobs only a caller can fill (nothing in the net
+    /// reads them from a source).
+    pub fn input_layer_tops(&self) -> Vec<String> {
+        self.graph
+            .layers
+            .iter()
+            .filter(|l| l.type_name() == "Input")
+            .flat_map(|l| l.param.top.iter().cloned())
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -8,4 +8,5 @@ pub mod lmdb;
 pub mod lmdb_check;
 pub mod mean_file;
 pub mod prefetch;
+pub mod preprocess;
 pub mod transform;
