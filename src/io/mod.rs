@@ -3,5 +3,6 @@
 pub mod atomic;
 pub mod blob_proto;
 pub mod caffemodel;
+pub mod hdf5;
 pub mod npy;
 pub mod solverstate;

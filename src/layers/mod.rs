@@ -278,8 +278,9 @@ layer_registry! {
     // data layers
     data: "Data" [source] => data::Data::new(param, ctx)?;
     image_data: "ImageData" [source] => image_data::ImageData::new(param, ctx)?;
+    hdf5_data: "HDF5Data" [source] => hdf5_data::HDF5Data::new(param, ctx)?;
+    hdf5_output: "HDF5Output" => hdf5_output::HDF5Output::new(param)?;
     unsupported_data:
-        "HDF5Data" [source] => unsupported_data::UnsupportedData::new(param, ctx)?,
         "WindowData" [source] => unsupported_data::UnsupportedData::new(param, ctx)?,
         "Python" [source] => unsupported_data::UnsupportedData::new(param, ctx)?;
     memory_data: "MemoryData" [source] => memory_data::MemoryData::new(param)?;
