@@ -382,6 +382,7 @@ mod tests {
         ("Tile", "tile_param { tiles: 2 }"),
         ("DummyData", "dummy_data_param { shape { dim: 1 } }"),
         ("Embed", "embed_param { num_output: 1 input_dim: 1 }"),
+        ("HDF5Output", "hdf5_output_param { file_name: \"out.h5\" }"),
         (
             "InfogainLoss",
             "bottom: \"x\" bottom: \"label\" bottom: \"h\"",
