@@ -132,19 +132,19 @@ pub fn convert_imageset(args: &ConvertImagesetArgs) -> Result<()> {
 
 #[derive(Args, Debug, Clone)]
 pub struct ComputeMeanArgs {
-    /// The LMDB of Datums.
+    /// The LMDB or LevelDB of Datums.
     pub db: PathBuf,
     /// The .binaryproto to write.
     pub output: PathBuf,
-    /// Only lmdb is supported.
+    /// lmdb or leveldb (Caffe's flag; the database's own files decide which is read).
     #[arg(long, default_value = "lmdb")]
     pub backend: String,
 }
 
 pub fn compute_mean(args: &ComputeMeanArgs) -> Result<()> {
-    if args.backend.to_lowercase() != "lmdb" {
+    if !matches!(args.backend.to_lowercase().as_str(), "lmdb" | "leveldb") {
         return Err(Error::Usage(format!(
-            "backend `{}` is not supported; caffers reads lmdb only",
+            "backend `{}` is not supported; use lmdb or leveldb",
             args.backend
         )));
     }

@@ -95,12 +95,14 @@ pub fn time_net(net: &mut Net, iterations: usize, forward_only: bool) -> Result<
         if !forward_only {
             net.clear_param_diffs();
             net.prepare_backward();
+            // Every layer, as Caffe's `time` calls each layer's Backward whatever the net's
+            // backward analysis says: on a net with no loss (a deploy net) the bottoms get no
+            // gradient, but learnable layers still compute their parameter gradients, so
+            // users' Forward-Backward figures compare with Caffe's.
             for i in (0..n).rev() {
-                if net.layer_need_backward[i] {
-                    let start = Instant::now();
-                    net.backward_layer(i)?;
-                    bwd[i] += start.elapsed().as_secs_f64() * 1e3;
-                }
+                let start = Instant::now();
+                net.backward_layer(i)?;
+                bwd[i] += start.elapsed().as_secs_f64() * 1e3;
             }
         }
     }
@@ -171,4 +173,33 @@ pub fn run(args: &TimeArgs) -> Result<()> {
     };
     print!("{}", report(&timing, args.iterations));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_net;
+    use crate::error::SourceFile;
+    use crate::net::{Net, NetOptions};
+    use crate::proto::NetState;
+
+    /// A deploy net has no loss, so no layer "needs" backward; Caffe's `time` still
+    /// runs each layer's Backward, and so must ours (every layer gets a backward time).
+    #[test]
+    fn a_net_without_loss_still_times_every_layers_backward() {
+        let text = r#"
+            layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
+            layer { name: "conv" type: "Convolution" bottom: "x" top: "c"
+                    convolution_param { num_output: 4 kernel_size: 3 weight_filler { type: "xavier" } } }
+            layer { name: "relu" type: "ReLU" bottom: "c" top: "c" }
+            layer { name: "ip" type: "InnerProduct" bottom: "c" top: "y"
+                    inner_product_param { num_output: 5 weight_filler { type: "xavier" } } }
+            layer { name: "prob" type: "Softmax" bottom: "y" top: "prob" }"#;
+        let loaded = crate::load::net_from_source(&SourceFile::new("deploy", text)).unwrap();
+        let mut net =
+            Net::from_loaded(&loaded, &NetState::default(), &NetOptions::default()).unwrap();
+        let timing = time_net(&mut net, 2, false).unwrap();
+        for (name, _, _, backward_ms) in &timing.layers {
+            assert!(*backward_ms > 0.0, "layer {name} was not run backward");
+        }
+    }
 }

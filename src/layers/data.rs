@@ -1,5 +1,5 @@
-//! Data: batches of Caffe `Datum` records read from an LMDB, transformed by the
-//! DataTransformer on a prefetch thread.
+//! Data: batches of Caffe `Datum` records read from an LMDB or a LevelDB,
+//! transformed by the DataTransformer on a prefetch thread.
 //!
 //! As Caffe's DataLayer: the first record fixes the top shapes (N×C×H×W, labels
 //! N); records are read in key order from a random start within `rand_skip`,
@@ -14,7 +14,7 @@ use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext};
 use crate::blob::Blob;
 use crate::data::feed::datum::Datum;
 use crate::data::feed::image::ColorMode;
-use crate::data::feed::lmdb;
+use crate::data::feed::{leveldb, lmdb};
 use crate::data::feed::prefetch::{next_batch_of, Batch, Prefetcher, Sender};
 use crate::data::feed::transform::Transformer;
 use crate::log::info;
@@ -24,6 +24,7 @@ use crate::shape::Shape;
 struct Reader {
     name: String,
     source: PathBuf,
+    backend: DataBackend,
     batch_size: usize,
     rand_skip: u64,
     /// Records to pass over first when resuming (see `Layer::skip_batches`).
@@ -96,11 +97,6 @@ impl Data {
                 no_reader,
             });
         }
-        if dp.backend() == DataBackend::Leveldb {
-            return Err(format!(
-                "data_param.backend is LEVELDB, which caffers does not support; store `{source}` as an LMDB and set `backend: LMDB`"
-            ));
-        }
         let batch_size = dp.batch_size() as usize;
         if batch_size == 0 {
             return Err("data_param.batch_size must be positive".into());
@@ -108,8 +104,17 @@ impl Data {
         let phase = ctx.phase();
         let transform = param.transform_param().clone();
         let mode = color_mode(&transform, dp.force_encoded_color())?;
-        let (key, value) = lmdb::first(path)?;
-        info("db_lmdb.cpp:35", &format!("Opened lmdb {source}"));
+        let backend = dp.backend();
+        let (key, value) = match backend {
+            DataBackend::Lmdb => lmdb::first(path)?,
+            DataBackend::Leveldb => leveldb::first(path)?,
+        };
+        match backend {
+            DataBackend::Lmdb => info("db_lmdb.cpp:35", &format!("Opened lmdb {source}")),
+            DataBackend::Leveldb => {
+                info("db_leveldb.cpp:18", &format!("Opened leveldb {source}"))
+            }
+        }
         let img = Datum::parse(&value, &key)
             .and_then(|d| d.to_image(mode))
             .map_err(|e| format!("`{source}`: {e}"))?;
@@ -129,6 +134,7 @@ impl Data {
             reader: Some(Reader {
                 name: param.name().to_string(),
                 source: path.to_path_buf(),
+                backend,
                 batch_size,
                 rand_skip: dp.rand_skip() as u64,
                 resume_records: 0,
@@ -144,13 +150,68 @@ impl Data {
     }
 }
 
-/// The prefetch thread's work: batches from the LMDB, forever, in key order.
+/// The prefetch thread's work: batches from the database, forever, in key order.
 fn read_batches(r: &Reader, tx: &Sender) -> Result<(), String> {
+    match r.backend {
+        DataBackend::Lmdb => read_lmdb(r, tx),
+        DataBackend::Leveldb => read_leveldb(r, tx),
+    }
+}
+
+fn read_lmdb(r: &Reader, tx: &Sender) -> Result<(), String> {
     let shown = r.source.display().to_string();
     let err = |e: heed::Error| format!("cannot read LMDB `{shown}`: {e}");
     let (env, db) = lmdb::open(&r.source)?;
     let rtxn = env.read_txn().map_err(err)?;
     let mut iter = db.iter(&rtxn).map_err(err)?;
+    let records = db.len(&rtxn).map_err(err)?;
+    let next = || -> Result<(String, Vec<u8>), String> {
+        let (k, v) = match iter.next() {
+            Some(rec) => rec.map_err(err)?,
+            None => {
+                restarting();
+                iter = db.iter(&rtxn).map_err(err)?;
+                match iter.next() {
+                    Some(rec) => rec.map_err(err)?,
+                    None => return Err(format!("LMDB `{shown}` holds no records")),
+                }
+            }
+        };
+        Ok((lmdb::shown_key(k), v.to_vec()))
+    };
+    batches_from(r, tx, || Ok(records), next)
+}
+
+fn read_leveldb(r: &Reader, tx: &Sender) -> Result<(), String> {
+    let cursor = std::cell::RefCell::new(leveldb::Cursor::open(&r.source)?);
+    let next = || -> Result<(String, Vec<u8>), String> {
+        let mut wrapped = false;
+        let record = cursor.borrow_mut().next_record(&mut wrapped)?;
+        if wrapped {
+            restarting();
+        }
+        Ok(record)
+    };
+    batches_from(r, tx, || cursor.borrow_mut().count(), next)
+}
+
+fn restarting() {
+    info(
+        "data_layer.cpp:106",
+        "Restarting data prefetching from start.",
+    );
+}
+
+/// Batches of transformed records from `next` (key, Datum bytes; wrapping at the
+/// end) sent to `tx` until the receiver hangs up. `records` counts the database,
+/// asked only when there are records to skip.
+fn batches_from(
+    r: &Reader,
+    tx: &Sender,
+    records: impl FnOnce() -> Result<u64, String>,
+    mut next: impl FnMut() -> Result<(String, Vec<u8>), String>,
+) -> Result<(), String> {
+    let shown = r.source.display().to_string();
     let mut transformer = Transformer::new(&r.transform, r.phase, r.seed)?;
     let mut rng = crate::rng::Rng::new(r.seed ^ 0x5eed);
     let skip = r.resume_records
@@ -161,8 +222,14 @@ fn read_batches(r: &Reader, tx: &Sender) -> Result<(), String> {
         };
     // Whole passes over the database change nothing: skip only the remainder, so a
     // resume at a huge iteration does not read billions of records.
-    let records = db.len(&rtxn).map_err(err)?;
-    let mut skip = if records > 0 { skip % records } else { skip };
+    let mut skip = if skip > 0 {
+        match records()? {
+            0 => skip,
+            n => skip % n,
+        }
+    } else {
+        0
+    };
     loop {
         let mut data: Vec<f32> = Vec::new();
         let mut labels = Vec::with_capacity(r.batch_size);
@@ -170,27 +237,12 @@ fn read_batches(r: &Reader, tx: &Sender) -> Result<(), String> {
         let mut per_item = 0;
         let mut item = 0;
         while item < r.batch_size {
-            let record = match iter.next() {
-                Some(rec) => rec.map_err(err)?,
-                None => {
-                    info(
-                        "data_layer.cpp:106",
-                        "Restarting data prefetching from start.",
-                    );
-                    iter = db.iter(&rtxn).map_err(err)?;
-                    match iter.next() {
-                        Some(rec) => rec.map_err(err)?,
-                        None => return Err(format!("LMDB `{shown}` holds no records")),
-                    }
-                }
-            };
+            let (key, v) = next()?;
             if skip > 0 {
                 skip -= 1;
                 continue;
             }
-            let (k, v) = record;
-            let key = lmdb::shown_key(k);
-            let datum = Datum::parse(v, &key).map_err(|e| format!("`{shown}`: {e}"))?;
+            let datum = Datum::parse(&v, &key).map_err(|e| format!("`{shown}`: {e}"))?;
             let img = datum
                 .to_image(r.mode)
                 .map_err(|e| format!("`{shown}`, record `{key}`: {e}"))?;
@@ -271,5 +323,57 @@ impl Layer for Data {
 
     fn is_source(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::blob::Blob;
+    use crate::data::feed::datum::Datum;
+    use crate::layers::testing::layer_param;
+    use crate::layers::{create, BuildContext, RunContext};
+    use crate::proto::Phase;
+
+    /// A LevelDB made as Caffe's convert tools made them (`--backend leveldb`) feeds
+    /// the Data layer like an LMDB: records in key order, then from the start again.
+    #[test]
+    fn a_leveldb_source_is_read_in_key_order() {
+        let dir = std::env::temp_dir().join(format!("caffers-data-ldb-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let records: Vec<(String, Vec<u8>)> = (0..3u8)
+            .map(|i| {
+                let datum = Datum::raw(1, 2, 2, vec![i * 10; 4], i as i32);
+                (format!("{i:08}"), datum.to_bytes())
+            })
+            .collect();
+        crate::data::feed::leveldb::tests::write(&dir, &records);
+        let param = layer_param(&format!(
+            r#"name: "d" type: "Data" top: "data" top: "label"
+               data_param {{ source: "{}" batch_size: 2 backend: LEVELDB }}"#,
+            dir.display()
+        ));
+        let ctx = BuildContext {
+            phase: Some(Phase::Test),
+            ..Default::default()
+        };
+        let mut layer = create(&param, &ctx).unwrap();
+        let shapes = layer.reshape(&[]).unwrap();
+        assert_eq!(shapes, vec![vec![2, 1, 2, 2], vec![2]]);
+        let mut tops: Vec<Blob> = shapes.iter().map(|s| Blob::new(s)).collect();
+        let mut rng = crate::rng::Rng::new(1);
+        let mut labels = Vec::new();
+        for _ in 0..2 {
+            let mut ctx = RunContext {
+                phase: Phase::Test,
+                rng: &mut rng,
+                param_propagate: &[],
+            };
+            layer.forward(&[], &mut tops, &mut [], &mut ctx).unwrap();
+            labels.extend_from_slice(&tops[1].data);
+        }
+        assert_eq!(labels, vec![0.0, 1.0, 2.0, 0.0]);
+        assert_eq!(tops[0].data[4..], [0.0; 4], "the wrapped record is record 0");
+        drop(layer);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -83,9 +83,9 @@ mod tests {
         );
         let mut l = create(&p, &ctx(&[])).unwrap();
         assert_eq!(l.reshape(&[]).unwrap(), vec![vec![4, 3, 5, 6], vec![4]]);
-        let p = layer_param(r#"name: "h" type: "HDF5Data" top: "data" top: "label""#);
+        let p = layer_param(r#"name: "h" type: "WindowData" top: "data" top: "label""#);
         let e = create(&p, &ctx(&[])).err().unwrap();
-        assert!(e.contains("HDF5Data is not supported yet"), "{e}");
+        assert!(e.contains("WindowData is not supported yet"), "{e}");
         let mut l = create(&p, &ctx(&[("data", vec![2, 7])])).unwrap();
         assert_eq!(l.reshape(&[]).unwrap(), vec![vec![2, 7], vec![2]]);
         let mut rng = crate::rng::Rng::new(1);
@@ -95,7 +95,7 @@ mod tests {
             param_propagate: &[],
         };
         let e = l.forward(&[], &mut [], &mut [], &mut rc).unwrap_err();
-        assert!(e.contains("HDF5Data is not supported yet"), "{e}");
+        assert!(e.contains("WindowData is not supported yet"), "{e}");
         let ext = BuildContext {
             external_data: true,
             ..ctx(&[("data", vec![2, 7])])

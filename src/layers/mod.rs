@@ -279,8 +279,9 @@ layer_registry! {
     // data layers
     data: "Data" [source] => data::Data::new(param, ctx)?;
     image_data: "ImageData" [source] => image_data::ImageData::new(param, ctx)?;
+    hdf5_data: "HDF5Data" [source] => hdf5_data::HDF5Data::new(param, ctx)?;
+    hdf5_output: "HDF5Output" => hdf5_output::HDF5Output::new(param)?;
     unsupported_data:
-        "HDF5Data" [source] => unsupported_data::UnsupportedData::new(param, ctx)?,
         "WindowData" [source] => unsupported_data::UnsupportedData::new(param, ctx)?,
         "Python" [source] => unsupported_data::UnsupportedData::new(param, ctx)?;
     memory_data: "MemoryData" [source] => memory_data::MemoryData::new(param)?;
@@ -383,6 +384,7 @@ mod tests {
         ("Tile", "tile_param { tiles: 2 }"),
         ("DummyData", "dummy_data_param { shape { dim: 1 } }"),
         ("Embed", "embed_param { num_output: 1 input_dim: 1 }"),
+        ("HDF5Output", "hdf5_output_param { file_name: \"out.h5\" }"),
         (
             "InfogainLoss",
             "bottom: \"x\" bottom: \"label\" bottom: \"h\"",

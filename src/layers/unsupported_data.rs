@@ -1,4 +1,4 @@
-//! Data layers caffers builds but cannot run: HDF5Data, WindowData and Python.
+//! Data layers caffers builds but cannot run: WindowData and Python.
 //! Their top shapes come from `--input-shape` only, so nets that use them can be
 //! checked, timed and fed from outside; running them forward is a clear error.
 
@@ -15,7 +15,6 @@ pub struct UnsupportedData {
 impl UnsupportedData {
     pub fn new(param: &LayerParameter, ctx: &BuildContext) -> Result<Self, String> {
         let kind = match param.r#type() {
-            "HDF5Data" => "HDF5Data",
             "WindowData" => "WindowData",
             _ => "Python",
         };

@@ -4,6 +4,7 @@
 pub mod datum;
 pub mod image;
 pub mod image_list;
+pub mod leveldb;
 pub mod lmdb;
 pub mod lmdb_check;
 pub mod mean_file;

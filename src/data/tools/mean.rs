@@ -1,4 +1,4 @@
-//! The mean image of an LMDB of Datums, as Caffe's compute_image_mean.
+//! The mean image of an LMDB or LevelDB of Datums, as Caffe's compute_image_mean.
 
 use std::path::Path;
 
@@ -11,7 +11,14 @@ pub fn compute_mean(db: &Path) -> Result<(usize, usize, usize, Vec<f32>), String
     let mut sum: Vec<f64> = Vec::new();
     let mut chw = (0, 0, 0);
     let mut count = 0usize;
-    crate::data::feed::lmdb::for_each(db, |key, value| {
+    // Which kind of database is told by its files (data.mdb or CURRENT), so a
+    // LevelDB needs no flag.
+    let for_each = if crate::data::feed::leveldb::exists(db) {
+        crate::data::feed::leveldb::for_each
+    } else {
+        crate::data::feed::lmdb::for_each
+    };
+    for_each(db, &mut |key: &str, value: &[u8]| {
         let img = Datum::parse(value, key)
             .map_err(|e| format!("`{}`: {e}", db.display()))?
             .to_image(ColorMode::Native)
