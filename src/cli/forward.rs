@@ -112,7 +112,9 @@ pub fn forward_arrays(args: &ForwardArgs) -> Result<BTreeMap<String, Array>> {
         Some(device) => {
             for (name, a) in &given {
                 let s = net.data_slot(name).ok_or_else(|| {
-                    Error::Usage(format!("--input names `{name}`, which is not a blob of the net"))
+                    Error::Usage(format!(
+                        "--input names `{name}`, which is not a blob of the net"
+                    ))
                 })?;
                 crate::net::given_inputs::check_array_shape(name, &a.shape, &net.slots[s].shape)
                     .map_err(|e| Error::Usage(format!("--input {name}: {e}")))?;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::args::parse_phase;
-use super::test_watch::WatchArgs;
 use super::engine_args::EngineArgs;
+use super::test_watch::WatchArgs;
 use crate::engine::RunNet;
 use crate::error::{Error, Result};
 use crate::log::info;
