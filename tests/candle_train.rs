@@ -72,5 +72,15 @@ fn lenet_trains_on_the_candle_engine() {
         "native test of the candle snapshot: {native}, candle run's test: {}",
         accuracies[1]
     );
+
+    // What the candle loop does not do yet is refused by name, not skipped.
+    let out = Command::new(env!("CARGO_BIN_EXE_caffers"))
+        .current_dir(&dir)
+        .args(["train", "solver.prototxt", "--engine", "candle", "--resume"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("does not support resuming"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
