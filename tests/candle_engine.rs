@@ -371,3 +371,51 @@ fn layers_without_fixtures_match_the_native_engine() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// Median (no Caffe fixture: a caffers layer) against the native layer: padded
+/// windows with odd and even in-bounds counts, forward and the gradient routed
+/// to each median (summed where windows overlap). Distinct values, so the
+/// chosen element is the same whatever order a sort gives equal ones.
+#[test]
+fn median_matches_the_native_layer() {
+    let text = r#"force_backward: true
+        layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 2 dim: 2 dim: 7 dim: 6 } } }
+        layer { name: "odd" type: "Median" bottom: "x" top: "odd"
+                median_param { kernel_size: 3 stride: 2 pad: 1 } }
+        layer { name: "even" type: "Median" bottom: "x" top: "even"
+                median_param { kernel_h: 2 kernel_w: 3 stride: 1 } }
+        layer { name: "l1" type: "Reduction" bottom: "odd" top: "l1"
+                reduction_param { operation: SUMSQ } loss_weight: 1 }
+        layer { name: "l2" type: "Reduction" bottom: "even" top: "l2"
+                reduction_param { operation: SUMSQ } loss_weight: 0.5 }"#;
+    // 173 is prime and above the 168 values: all distinct.
+    let x: Vec<f32> = (0..168)
+        .map(|i| ((i * 37 % 173) as f32 - 86.0) / 40.0)
+        .collect();
+    let mut native = text_net(text);
+    let mut candle =
+        CandleNet::from_net(text_net(text), &Device::Cpu).unwrap_or_else(|e| panic!("{e}"));
+    candle.record_blob_diffs(true);
+    native.set_input("x", &x).unwrap();
+    candle.set_input("x", &x).unwrap();
+    let (a, b) = (native.forward().unwrap(), candle.forward().unwrap());
+    assert!(
+        compare(&[b], &[a], ABS_TOL, REL_TOL).is_none(),
+        "loss: candle {b}, native {a}"
+    );
+    native.clear_param_diffs();
+    native.backward().unwrap();
+    candle.backward().unwrap();
+    let mut problems = Vec::new();
+    for blob in ["odd", "even", "x"] {
+        let ours = candle.blob_data(blob).unwrap().unwrap();
+        if let Some(w) = compare(&ours, native.blob_data(blob).unwrap(), ABS_TOL, REL_TOL) {
+            problems.push(format!("data.{blob}: {w:?}"));
+        }
+        let ours = candle.blob_diff(blob).unwrap().unwrap();
+        if let Some(w) = compare(&ours, native.blob_diff(blob).unwrap(), ABS_TOL, REL_TOL) {
+            problems.push(format!("diff.{blob}: {w:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -8,44 +8,17 @@
 //! `caffers classify` on test digits written as PNG files, fine-tuning's
 //! Copying/Ignoring lines, and `caffers forward` reading its Data layer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 
+#[path = "lenet/workspace.rs"]
+mod lenet_workspace;
 #[path = "lenet/use_trained.rs"]
 mod use_trained_lenet;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A work folder with caffers.toml and a 300-iteration copy of lenet_solver.
-fn workspace(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("caffers-train-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
-    let mnist = repo().join("../shared/data/mnist");
-    std::fs::write(
-        dir.join("caffers.toml"),
-        format!("mnist_archive = {:?}\n", mnist.display().to_string()),
-    )
-    .unwrap();
-    let solver = std::fs::read_to_string(repo().join("solvers/lenet_solver.prototxt")).unwrap();
-    let net = repo().join("nets/lenet_train_test.prototxt");
-    let solver = solver
-        .replace("max_iter: 10000", "max_iter: 300")
-        .replace("test_interval: 500", "test_interval: 300")
-        .replace("snapshot: 5000", "snapshot: 150")
-        .replace(
-            "\"nets/lenet_train_test.prototxt\"",
-            &format!("{:?}", net.display().to_string()),
-        )
-        + "random_seed: 7\n";
-    std::fs::write(dir.join("solver.prototxt"), solver).unwrap();
-    dir
-}
+use lenet_workspace::workspace;
 
 fn train(dir: &Path, extra: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_caffers"))
@@ -61,7 +34,7 @@ fn train(dir: &Path, extra: &[&str]) -> String {
 
 #[test]
 fn lenet_trains_logs_like_caffe_and_resumes_exactly() {
-    let dir = workspace("full");
+    let dir = workspace("full", 300, 150);
     let log = train(&dir, &[]);
 
     // The regexes of Caffe's tools/extra/parse_log.py and extract_seconds.py.
@@ -105,7 +78,7 @@ fn lenet_trains_logs_like_caffe_and_resumes_exactly() {
     use_trained_lenet::check_all(&dir, "snapshots/lenet_iter_300.caffemodel");
 
     // The same run, killed once its iteration-150 snapshot is on disk, then resumed.
-    let killed = workspace("killed");
+    let killed = workspace("killed", 300, 150);
     let mut child = Command::new(env!("CARGO_BIN_EXE_caffers"))
         .current_dir(&killed)
         .args(["train", "solver.prototxt"])

@@ -18,6 +18,7 @@ pub mod test;
 pub mod test_watch;
 pub mod time;
 pub mod train;
+pub mod train_engine;
 pub mod train_steering;
 pub mod watch;
 

@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::engine_args::Engine;
+use super::train_engine::TrainEngineArgs;
 use super::train_steering::SteeringArgs;
 use crate::data::tools::data_dir::relocate_to_data_dir;
+use crate::engine::train::CandleTraining;
+use crate::engine::{CandleNet, CandleSolver};
 use crate::error::{Error, Result};
 use crate::load::solver_field_error;
 use crate::load::LoadedNet;
@@ -47,6 +51,8 @@ pub struct TrainArgs {
     pub debug_info: bool,
     #[command(flatten)]
     pub steering: SteeringArgs,
+    #[command(flatten)]
+    pub engine: TrainEngineArgs,
     #[command(flatten)]
     pub watch: super::watch::WatchArgs,
 }
@@ -104,6 +110,34 @@ fn refuse_input_only(net: &Net, what: &str) -> Result<()> {
     }
 }
 
+/// Fine-tuning: copies comma-separated .caffemodel files into `net` by layer name.
+fn load_weights(net: &mut Net, weights: Option<&str>) -> Result<()> {
+    for w in weights.unwrap_or("").split(',').filter(|w| !w.is_empty()) {
+        info("caffe.cpp:226", &format!("Finetuning from {w}"));
+        net.load_caffemodel(Path::new(w))?;
+    }
+    Ok(())
+}
+
+/// What the candle training loop does not do yet, refused by name rather than
+/// silently skipped.
+fn refuse_on_candle(args: &TrainArgs, param: &SolverParameter) -> Result<()> {
+    let missing = [
+        (
+            args.snapshot.is_some() || args.steering.resume,
+            "resuming (--snapshot, --resume)",
+        ),
+        (param.moving_average_decay() > 0.0, "moving_average_decay"),
+        (args.debug_info || param.debug_info(), "debug_info"),
+    ];
+    match missing.iter().find(|(asked, _)| *asked) {
+        Some((_, what)) => Err(Error::Usage(format!(
+            "training on the candle engine does not support {what} yet; use --engine native"
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub fn run(args: &TrainArgs) -> Result<()> {
     let file = args
         .solver
@@ -133,7 +167,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         );
         param.snapshot_prefix = Some(prefix.display().to_string());
     }
-    args.steering.note_gpu();
+    if !args.engine.chosen() {
+        args.steering.note_gpu();
+    }
     // Held to the end of the run; the kernel releases it if the process dies.
     let lock = PrefixLock::claim(Path::new(param.snapshot_prefix()))?;
     // The log file opens once the prefix is ours (so a refused run cannot move the
@@ -144,7 +180,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         "solver.cpp:449",
         &format!("Snapshot prefix locked by {}", lock.path.display()),
     );
-    if param.solver_mode() == SolverMode::Gpu {
+    let solver_gpu =
+        (param.solver_mode() == SolverMode::Gpu).then(|| param.device_id().max(0) as usize);
+    let engine = args
+        .engine
+        .resolve(args.steering.gpu.as_deref(), solver_gpu)?;
+    if param.solver_mode() == SolverMode::Gpu && !args.engine.chosen() {
         info("caffe.cpp:214", &format!("warning: {} asks for solver_mode: GPU; caffers runs on the CPU, so training runs on the CPU", file.display()));
     }
     let seed = run_seed(&param);
@@ -153,21 +194,32 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         level: args.level,
         stage: args.stages.clone(),
     };
-    info("caffe.cpp:218", "Using CPUs only.");
+    if let Engine::Native = engine {
+        info("caffe.cpp:218", "Using CPUs only.");
+    }
     let nets = nets_with_data(&param, &file, args.offline)?;
     let (net, tests) = build_loaded_nets(nets, &param, &file, &extra, seed)?;
     refuse_input_only(&net, "training")?;
     for t in &tests {
         refuse_input_only(&t.net, "test")?;
     }
+    if let Engine::Candle(device) = &engine {
+        refuse_on_candle(args, &param)?;
+        let mut net = net;
+        load_weights(&mut net, args.weights.as_deref())?;
+        let candle_net = CandleNet::from_net(net, device)?;
+        let solver = CandleSolver::new(param, rules, candle_net)?;
+        super::signals::install(args.steering.sigint_effect, args.steering.sighup_effect)?;
+        info("caffe.cpp:252", "Starting Optimization");
+        CandleTraining::new(solver, tests, &prefix).solve()?;
+        drop(watch);
+        info("caffe.cpp:263", "Optimization Done.");
+        drop(lock);
+        return Ok(());
+    }
     let mut solver = Solver::new(param, rules, net, tests);
     solver.debug_info |= args.debug_info;
-    if let Some(weights) = &args.weights {
-        for w in weights.split(',').filter(|w| !w.is_empty()) {
-            info("caffe.cpp:226", &format!("Finetuning from {w}"));
-            solver.net.load_caffemodel(Path::new(w))?;
-        }
-    }
+    load_weights(&mut solver.net, args.weights.as_deref())?;
     let state = match &args.snapshot {
         Some(dir) if dir.is_dir() => Some(newest_state_in_dir(dir)?),
         Some(state) => Some(state.clone()),

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod registry;
 pub mod run_net;
 pub mod solver;
+pub mod train;
 
 pub use device::DeviceSpec;
 pub use net::CandleNet;

@@ -10,6 +10,7 @@ const OPS: &[(&str, Op)] = &[
     ("Convolution", ops::convolution::convolution),
     ("Deconvolution", ops::convolution::deconvolution),
     ("Pooling", ops::pooling::pooling),
+    ("Median", ops::median::median),
     ("InnerProduct", ops::inner_product::inner_product),
     ("LRN", ops::lrn::lrn),
     ("ReLU", ops::neurons::relu),

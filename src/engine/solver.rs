@@ -58,6 +58,18 @@ impl CandleSolver {
         &mut self,
         feed: &mut dyn FnMut(&mut CandleNet) -> Result<()>,
     ) -> Result<f32> {
+        let loss = self.forward_backward(feed)?;
+        self.apply_update().map_err(plain)?;
+        self.iter += 1;
+        Ok(loss)
+    }
+
+    /// Clears the gradients, then `iter_size` forward and backward passes (each
+    /// after `feed`); returns their mean loss.
+    pub fn forward_backward(
+        &mut self,
+        feed: &mut dyn FnMut(&mut CandleNet) -> Result<()>,
+    ) -> Result<f32> {
         self.net.clear_param_diffs();
         let iter_size = self.param.iter_size().max(1);
         let mut loss = 0.0;
@@ -66,9 +78,21 @@ impl CandleSolver {
             loss += self.net.forward()?;
             self.net.backward()?;
         }
-        self.apply_update().map_err(plain)?;
-        self.iter += 1;
         Ok(loss / iter_size as f32)
+    }
+
+    /// multistep's position (kept in the solverstate).
+    pub fn current_step(&self) -> i32 {
+        self.current_step
+    }
+
+    /// The rule's history on the host in the native solver's layout (one per
+    /// parameter, then the second set), for a .solverstate.
+    pub fn history_to_host(&self) -> Result<Vec<Vec<f32>>> {
+        (self.history.iter().chain(&self.second))
+            .map(|h| h.flatten_all()?.to_vec1::<f32>())
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(plain)
     }
 
     /// The gradient of parameter `p`, zeros when nothing reached it.

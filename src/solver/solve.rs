@@ -269,31 +269,21 @@ impl Solver {
                 let lapse = timer.elapsed().as_secs_f32();
                 let per_s =
                     (self.iter - iterations_last) as f32 / if lapse > 0.0 { lapse } else { 1.0 };
-                info(
-                    "solver.cpp:243",
-                    &format!(
-                        "Iteration {} ({per_s} iter/s, {lapse}s/{display} iters), loss = {}",
-                        self.iter, self.smoothed_loss
-                    ),
+                let outputs = output_values(&self.net);
+                log_display(
+                    self.iter,
+                    per_s,
+                    lapse,
+                    display,
+                    self.smoothed_loss,
+                    outputs,
                 );
                 timer = Instant::now();
                 iterations_last = self.iter;
-                for (k, (name, value, weight)) in output_values(&self.net).into_iter().enumerate() {
-                    info(
-                        "solver.cpp:259",
-                        &format!(
-                            "    Train net output #{k}: {name} = {value}{}",
-                            loss_note(weight, value)
-                        ),
-                    );
-                }
             }
             let rate = self.checked_update(loss)?;
             if display > 0 && self.iter % display == 0 {
-                info(
-                    "sgd_solver.cpp:138",
-                    &format!("Iteration {}, lr = {rate}", self.iter),
-                );
+                log_rate(self.iter, rate);
             }
             let report = IterationReport {
                 iter: self.iter,
@@ -356,29 +346,14 @@ impl Solver {
 
     /// Tests every test net with the current weights; logs and stores the scores.
     pub fn test_all(&mut self, feed: &mut Feed) -> Result<()> {
-        let mut all = Vec::with_capacity(self.test_nets.len());
-        for id in 0..self.test_nets.len() {
-            info(
-                "solver.cpp:330",
-                &format!("Iteration {}, Testing net (#{id})", self.iter),
-            );
-            share_weights(&self.net, &mut self.test_nets[id].net);
-            let scores = test_net(
-                &mut self.test_nets[id],
-                feed,
-                self.param.test_compute_loss(),
-            )?;
-            for (i, (name, mean, weight)) in scores.iter().enumerate() {
-                info(
-                    "solver.cpp:414",
-                    &format!(
-                        "    Test net output #{i}: {name} = {mean}{}",
-                        loss_note(*weight, *mean)
-                    ),
-                );
-            }
-            all.push(scores.into_iter().map(|(n, m, _)| (n, m)).collect());
-        }
+        let compute_loss = self.param.test_compute_loss();
+        let all = test_and_log(
+            &self.net,
+            &mut self.test_nets,
+            feed,
+            compute_loss,
+            self.iter,
+        )?;
         let iter = self.iter;
         self.observers.iter_mut().for_each(|o| o.tested(iter, &all));
         self.last_test_scores = all;
@@ -388,15 +363,14 @@ impl Solver {
     /// Caffe's UpdateSmoothedLoss: a running mean over the last `average_loss` losses.
     fn update_smoothed_loss(&mut self, loss: f32) {
         let window = self.param.average_loss().max(1) as usize;
-        if self.losses.len() < window {
-            self.losses.push(loss);
-            let n = self.losses.len() as f32;
-            self.smoothed_loss = (self.smoothed_loss * (n - 1.0) + loss) / n;
-        } else {
-            let idx = ((self.iter - self.start_iter) as usize) % window;
-            self.smoothed_loss += (loss - self.losses[idx]) / window as f32;
-            self.losses[idx] = loss;
-        }
+        let position = (self.iter - self.start_iter) as usize;
+        smooth_loss(
+            &mut self.losses,
+            &mut self.smoothed_loss,
+            window,
+            position,
+            loss,
+        );
     }
 
     /// Learning rate, gradient clipping, then each parameter's update; `data -= diff`.
@@ -486,15 +460,7 @@ impl Solver {
 
     /// Writes `<prefix>_iter_<N>.caffemodel` and `.solverstate`, each atomically.
     pub fn snapshot(&mut self) -> Result<(PathBuf, PathBuf)> {
-        let model = self.snapshot_path(".caffemodel");
-        if let Some(dir) = model.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io_write(dir, e))?;
-        }
-        info(
-            "solver.cpp:464",
-            &format!("Snapshotting to binary proto file {}", model.display()),
-        );
-        self.net.save_caffemodel(&model)?;
+        let model = snapshot_weights(&self.net, &self.snapshot_prefix, self.iter)?;
         let average = self.snapshot_path(".ema.caffemodel");
         if let Some(saved) = self.with_average(|net| net.save_caffemodel(&average)) {
             info(
@@ -507,26 +473,12 @@ impl Solver {
             saved?;
         }
         let state_path = self.snapshot_path(".solverstate");
-        info(
-            "sgd_solver.cpp:284",
-            &format!(
-                "Snapshotting solver state to binary proto file {}",
-                state_path.display()
-            ),
-        );
-        let n = self.net.params.len();
-        let state = SolverSnapshot {
+        let state = SolverState {
             iter: self.iter,
-            learned_net: model.display().to_string(),
-            history: self
-                .history
-                .iter()
-                .enumerate()
-                .map(|(i, h)| (self.net.params[i % n.max(1)].shape.clone(), h.clone()))
-                .collect(),
             current_step: self.current_step,
+            history: &self.history,
         };
-        write_atomically(&state_path, &solverstate_bytes(&state))?;
+        write_solverstate(&self.net, &state_path, &model, &state)?;
         self.last_snapshot = Some(model.clone());
         Ok((model, state_path))
     }
@@ -642,6 +594,111 @@ impl Solver {
     }
 }
 
+/// Caffe's UpdateSmoothedLoss on its parts: `losses` holds the last `window`
+/// losses, `position` counts iterations since the step began.
+pub fn smooth_loss(
+    losses: &mut Vec<f32>,
+    smoothed: &mut f32,
+    window: usize,
+    position: usize,
+    loss: f32,
+) {
+    if losses.len() < window {
+        losses.push(loss);
+        let n = losses.len() as f32;
+        *smoothed = (*smoothed * (n - 1.0) + loss) / n;
+    } else {
+        let idx = position % window;
+        *smoothed += (loss - losses[idx]) / window as f32;
+        losses[idx] = loss;
+    }
+}
+
+/// Caffe's display lines for one iteration: the smoothed loss with the speed,
+/// then every output of the training net.
+pub fn log_display(
+    iter: i32,
+    per_s: f32,
+    lapse: f32,
+    display: i32,
+    smoothed_loss: f32,
+    outputs: Vec<(String, f32, f32)>,
+) {
+    info(
+        "solver.cpp:243",
+        &format!(
+            "Iteration {iter} ({per_s} iter/s, {lapse}s/{display} iters), loss = {smoothed_loss}"
+        ),
+    );
+    for (k, (name, value, weight)) in outputs.into_iter().enumerate() {
+        info(
+            "solver.cpp:259",
+            &format!(
+                "    Train net output #{k}: {name} = {value}{}",
+                loss_note(weight, value)
+            ),
+        );
+    }
+}
+
+/// Caffe's line with the learning rate of a displayed iteration.
+pub fn log_rate(iter: i32, rate: f32) {
+    info(
+        "sgd_solver.cpp:138",
+        &format!("Iteration {iter}, lr = {rate}"),
+    );
+}
+
+/// Writes `<prefix>_iter_<iter>.caffemodel` (atomically, creating its folder);
+/// returns its path.
+pub fn snapshot_weights(net: &Net, prefix: &Path, iter: i32) -> Result<PathBuf> {
+    let model = snapshot_path(prefix, iter, ".caffemodel");
+    if let Some(dir) = model.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io_write(dir, e))?;
+    }
+    info(
+        "solver.cpp:464",
+        &format!("Snapshotting to binary proto file {}", model.display()),
+    );
+    net.save_caffemodel(&model)?;
+    Ok(model)
+}
+
+/// What a .solverstate keeps besides the weights' file name.
+pub struct SolverState<'a> {
+    pub iter: i32,
+    pub current_step: i32,
+    /// Caffe's history_: one per parameter, then (AdaDelta, Adam) a second set.
+    pub history: &'a [Vec<f32>],
+}
+
+/// Writes the .solverstate for `model` at `state_path`, atomically; the
+/// history blobs take the shapes of `net`'s parameters.
+pub fn write_solverstate(
+    net: &Net,
+    state_path: &Path,
+    model: &Path,
+    state: &SolverState,
+) -> Result<()> {
+    info(
+        "sgd_solver.cpp:284",
+        &format!(
+            "Snapshotting solver state to binary proto file {}",
+            state_path.display()
+        ),
+    );
+    let n = net.params.len();
+    let snapshot = SolverSnapshot {
+        iter: state.iter,
+        learned_net: model.display().to_string(),
+        history: (state.history.iter().enumerate())
+            .map(|(i, h)| (net.params[i % n.max(1)].shape.clone(), h.clone()))
+            .collect(),
+        current_step: state.current_step,
+    };
+    write_atomically(state_path, &solverstate_bytes(&snapshot))
+}
+
 /// Every output value of a net: (blob name, value, loss weight), one entry per
 /// element, in Caffe's output order.
 pub fn output_values(net: &Net) -> Vec<(String, f32, f32)> {
@@ -695,6 +752,37 @@ pub fn share_weights(from: &Net, to: &mut Net) {
             }
         }
     }
+}
+
+/// Tests every test net with `train`'s weights at iteration `iter`, logging
+/// Caffe's lines; returns the scores per test net: (output name, mean value).
+pub fn test_and_log(
+    train: &Net,
+    test_nets: &mut [TestNet],
+    feed: &mut Feed,
+    compute_loss: bool,
+    iter: i32,
+) -> Result<Vec<Vec<(String, f32)>>> {
+    let mut all = Vec::with_capacity(test_nets.len());
+    for (id, t) in test_nets.iter_mut().enumerate() {
+        info(
+            "solver.cpp:330",
+            &format!("Iteration {iter}, Testing net (#{id})"),
+        );
+        share_weights(train, &mut t.net);
+        let scores = test_net(t, feed, compute_loss)?;
+        for (i, (name, mean, weight)) in scores.iter().enumerate() {
+            info(
+                "solver.cpp:414",
+                &format!(
+                    "    Test net output #{i}: {name} = {mean}{}",
+                    loss_note(*weight, *mean)
+                ),
+            );
+        }
+        all.push(scores.into_iter().map(|(n, m, _)| (n, m)).collect());
+    }
+    Ok(all)
 }
 
 /// Runs a test net `iterations` times; returns each output element's mean with its

@@ -10,6 +10,7 @@ pub mod inner_product;
 pub mod lookup;
 pub mod losses;
 pub mod lrn;
+pub mod median;
 pub mod mvn;
 pub mod neurons;
 pub mod pooling;

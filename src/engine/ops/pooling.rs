@@ -37,7 +37,7 @@ fn window(p: &LayerParameter, h: usize, w: usize) -> ([usize; 3], [usize; 3]) {
 
 /// The window of every output (row-major, `kh·kw` indexes each, `sentinel` for
 /// positions outside the image) and, per output, Caffe's AVE pool size.
-fn windows(
+pub(crate) fn windows(
     (kh, sh, ph): (usize, usize, usize),
     (kw, sw, pw): (usize, usize, usize),
     (h, w): (usize, usize),
