@@ -48,6 +48,9 @@ impl DeviceSpec {
                 Ok(device) => device,
                 Err(e) => {
                     let why = if candle_core::utils::cuda_is_available() {
+                        // candle's error carries a backtrace after its first line.
+                        let e = e.to_string();
+                        let e = e.lines().next().unwrap_or_default().trim_end();
                         format!("CUDA device {n} cannot be opened ({e}); running on the CPU")
                     } else {
                         "this build has no CUDA support; running on the CPU".to_string()
