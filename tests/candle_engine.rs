@@ -223,30 +223,9 @@ fn ops_never_copy_to_the_host_or_call_native_kernels() {
 /// parameters after each of 5 steps and the losses, within the same bound.
 fn check_solver(name: &str) {
     use caffers::engine::CandleSolver;
-    use caffers::load::load_solver;
-    use caffers::net::{Net, NetOptions};
-    use caffers::proto::NetState;
-    use caffers::solver::nets::resolve_net_path;
     use caffers::solver::validate;
 
-    let dir = shared().join("fixtures/solvers");
-    let solver_file = dir.join(format!("{name}_solver.prototxt"));
-    let param = load_solver(&solver_file).unwrap_or_else(|e| panic!("{e}"));
-    let arrays = caffers::io::npy::read_npz(&dir.join(format!("{name}.npz")))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let net_path = resolve_net_path(param.net(), &solver_file);
-    let state = NetState {
-        phase: Some(Phase::Train),
-        ..Default::default()
-    };
-    let mut net =
-        Net::from_file(&net_path, &state, &NetOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    for (li, node) in net.graph.layers.iter().enumerate() {
-        for (k, &p) in net.layer_params[li].iter().enumerate() {
-            let a = &arrays[&format!("param.{}.{k}", node.name())];
-            net.params[p].data.copy_from_slice(&a.data);
-        }
-    }
+    let common::SolverCase { param, arrays, net } = common::solver_case(name);
     let rules = validate(&param).unwrap_or_else(|e| panic!("{e}"));
     let net = CandleNet::from_net(net, &Device::Cpu).unwrap_or_else(|e| panic!("{e}"));
     let mut solver = CandleSolver::new(param, rules, net).unwrap_or_else(|e| panic!("{e}"));

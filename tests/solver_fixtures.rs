@@ -5,32 +5,12 @@
 
 mod common;
 
-use caffers::io::npy::read_npz;
-use caffers::load::load_solver;
-use caffers::net::{Net, NetOptions};
-use caffers::proto::{NetState, Phase};
-use caffers::solver::nets::resolve_net_path;
+use caffers::net::Net;
 use caffers::solver::{validate, Solver};
-use common::{compare, shared, ABS_TOL, REL_TOL};
+use common::{compare, solver_case, SolverCase, ABS_TOL, REL_TOL};
 
 fn check(name: &str) {
-    let dir = shared().join("fixtures/solvers");
-    let solver_file = dir.join(format!("{name}_solver.prototxt"));
-    let param = load_solver(&solver_file).unwrap_or_else(|e| panic!("{e}"));
-    let arrays = read_npz(&dir.join(format!("{name}.npz"))).unwrap_or_else(|e| panic!("{e}"));
-    let net_path = resolve_net_path(param.net(), &solver_file);
-    let state = NetState {
-        phase: Some(Phase::Train),
-        ..Default::default()
-    };
-    let mut net =
-        Net::from_file(&net_path, &state, &NetOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    for (li, node) in net.graph.layers.iter().enumerate() {
-        for (k, &p) in net.layer_params[li].iter().enumerate() {
-            let a = &arrays[&format!("param.{}.{k}", node.name())];
-            net.params[p].data.copy_from_slice(&a.data);
-        }
-    }
+    let SolverCase { param, arrays, net } = solver_case(name);
     let rules = validate(&param).unwrap_or_else(|e| panic!("{e}"));
     let mut solver = Solver::new(param, rules, net, Vec::new());
     let data = arrays["input.data"].data.clone();

@@ -173,3 +173,36 @@ pub fn case_phase(case: &str) -> Phase {
         Phase::Test
     }
 }
+
+/// One solver case of ../shared/fixtures/solvers: its solver, its arrays (inputs,
+/// parameters after each step, losses) and the TRAIN net with Caffe's initial
+/// parameters, ready for either engine's solver.
+pub struct SolverCase {
+    pub param: caffers::proto::SolverParameter,
+    pub arrays: BTreeMap<String, Array>,
+    pub net: Net,
+}
+
+pub fn solver_case(name: &str) -> SolverCase {
+    use caffers::net::NetOptions;
+    use caffers::proto::NetState;
+
+    let dir = shared().join("fixtures/solvers");
+    let solver_file = dir.join(format!("{name}_solver.prototxt"));
+    let param = caffers::load::load_solver(&solver_file).unwrap_or_else(|e| panic!("{e}"));
+    let arrays = read_npz(&dir.join(format!("{name}.npz"))).unwrap_or_else(|e| panic!("{e}"));
+    let net_path = caffers::solver::nets::resolve_net_path(param.net(), &solver_file);
+    let state = NetState {
+        phase: Some(Phase::Train),
+        ..Default::default()
+    };
+    let mut net =
+        Net::from_file(&net_path, &state, &NetOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    for (li, node) in net.graph.layers.iter().enumerate() {
+        for (k, &p) in net.layer_params[li].iter().enumerate() {
+            let a = &arrays[&format!("param.{}.{k}", node.name())];
+            net.params[p].data.copy_from_slice(&a.data);
+        }
+    }
+    SolverCase { param, arrays, net }
+}
