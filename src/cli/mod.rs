@@ -8,6 +8,7 @@ pub mod classify;
 pub mod data;
 pub mod draw;
 pub mod engine_args;
+pub mod export;
 pub mod forward;
 pub mod live_line;
 pub mod output;
@@ -64,6 +65,8 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// Draw a net's layer graph with blob shapes, as Caffe's draw_net.py.
     Draw(draw::DrawArgs),
+    /// Write a net's trained weights as .safetensors under candle-nn's VarBuilder names.
+    Export(export::ExportArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 on a
@@ -92,6 +95,7 @@ pub fn run() -> ExitCode {
         Command::ComputeMean(args) => data::compute_mean(&args),
         Command::Plot(args) => plot::run(&args),
         Command::Draw(args) => draw::run(&args),
+        Command::Export(args) => export::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

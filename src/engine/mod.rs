@@ -5,6 +5,7 @@
 //! layers, and runs every other layer as candle ops ([`registry`]).
 
 pub mod device;
+pub mod export;
 pub mod net;
 pub mod ops;
 pub mod registry;

@@ -44,6 +44,9 @@ pub struct CandleNet {
     /// gradient of this Var is the blob's.
     taps: Vec<Option<Var>>,
     record_blob_diffs: bool,
+    /// Input-layer tops given as device tensors for the next forward
+    /// ([`CandleNet::forward_tensor`]), by slot: they replace the host upload.
+    given: Vec<(usize, Tensor)>,
 }
 
 fn candle_error(net: &Net, i: usize, e: candle_core::Error) -> Error {
@@ -99,6 +102,7 @@ impl CandleNet {
             device: device.clone(),
             top_diffs: Vec::new(),
             grads: None,
+            given: Vec::new(),
             net,
         })
     }
@@ -135,6 +139,60 @@ impl CandleNet {
         self.loss()
     }
 
+    /// The given tensors for every one of these tops, if all were given.
+    fn given_tops(&self, top_slots: &[usize]) -> Option<Vec<Tensor>> {
+        top_slots
+            .iter()
+            .map(|s| {
+                self.given
+                    .iter()
+                    .find(|(g, _)| g == s)
+                    .map(|(_, t)| t.clone())
+            })
+            .collect()
+    }
+
+    /// The library's forward for a deploy net: `input` (any float dtype, on any
+    /// device; moved to this net's device) fills the net's one Input top, and the
+    /// net's first output comes back as a tensor on the device — no host copy.
+    /// The input's shape must be the Input's (reshape the net to change it).
+    pub fn forward_tensor(&mut self, input: &Tensor) -> Result<Tensor> {
+        let inputs = self.net.input_layer_tops();
+        let [name] = inputs.as_slice() else {
+            return Err(Error::Usage(format!(
+                "forward_tensor needs a net with exactly one Input top; this one has [{}]",
+                inputs.join(", ")
+            )));
+        };
+        let slot = self.net.data_slot(name).expect("an Input top has a slot");
+        let want = &self.net.slots[slot].shape;
+        if input.dims() != want.as_slice() {
+            return Err(Error::Usage(format!(
+                "the input tensor has shape {:?}, but Input `{name}` is {want:?}",
+                input.dims()
+            )));
+        }
+        let t = input
+            .to_device(&self.device)
+            .and_then(|t| t.to_dtype(candle_core::DType::F32))
+            .map_err(plain)?;
+        self.given = vec![(slot, t)];
+        let ran = self.forward();
+        self.given.clear();
+        ran?;
+        let &out = self
+            .net
+            .graph
+            .outputs
+            .first()
+            .ok_or_else(|| Error::Usage("the net has no output blob".into()))?;
+        let name = &self.net.graph.blobs[out].name;
+        self.net
+            .data_slot(name)
+            .and_then(|s| self.slots[s].clone())
+            .ok_or_else(|| Error::Usage(format!("output `{name}` was not computed")))
+    }
+
     fn upload(&self, slot: usize) -> candle_core::Result<Tensor> {
         let blob = &self.net.slots[slot];
         let t = Tensor::from_slice(&blob.data, blob.shape.as_slice(), &self.device)?;
@@ -155,6 +213,12 @@ impl CandleNet {
         }
         let op = match runner {
             Runner::Host => {
+                if let Some(given) = self.given_tops(&top_slots) {
+                    for (s, t) in top_slots.iter().zip(given) {
+                        self.slots[*s] = Some(t);
+                    }
+                    return Ok(());
+                }
                 self.net.forward_layer(i)?;
                 for &s in &top_slots {
                     let t = self.upload(s).map_err(|e| candle_error(&self.net, i, e))?;

@@ -302,9 +302,73 @@ fn forward_reads_the_data_layer(dir: &Path, weights: &str) {
     );
 }
 
+/// caffers as a library and for candle users: `caffers export` writes the weights
+/// under candle-nn's names (read back with a VarBuilder), and the candle engine's
+/// `forward_tensor` on the deploy net gives the native forward's probabilities.
+fn serves_candle_programs(dir: &Path, weights: &str) {
+    use caffers::engine::CandleNet;
+    use caffers::net::{Net, NetOptions};
+    use caffers::proto::{NetState, Phase};
+    use candle_core::{DType, Device, Tensor};
+
+    let deploy = net("lenet_deploy.prototxt");
+    let (ok, out, err) = caffers(
+        dir,
+        &[
+            "export",
+            "--model",
+            &deploy,
+            "--weights",
+            weights,
+            "-o",
+            "lenet.safetensors",
+        ],
+    );
+    assert!(ok && out.contains("wrote 8 tensors"), "{out}{err}");
+    let state = NetState {
+        phase: Some(Phase::Test),
+        ..Default::default()
+    };
+    let mut native = Net::from_file(deploy.as_ref(), &state, &NetOptions::default()).unwrap();
+    native.load_caffemodel(&dir.join(weights)).unwrap();
+    // SAFETY: the file was just written and nothing changes it while mapped.
+    let vb = unsafe {
+        candle_nn::VarBuilder::from_mmaped_safetensors(
+            &[dir.join("lenet.safetensors")],
+            DType::F32,
+            &Device::Cpu,
+        )
+    }
+    .unwrap();
+    let conv1 = vb.get((20, 1, 5, 5), "conv1.weight").unwrap();
+    let conv1: Vec<f32> = conv1.flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(conv1, native.layer_param_blobs("conv1").unwrap()[0].data);
+
+    let (pixels, _) = test_digits(64);
+    let x: Vec<f32> = pixels.iter().map(|&p| p as f32 / 256.0).collect();
+    native.set_input("data", &x).unwrap();
+    native.forward().unwrap();
+    let expected = native.blob_data("prob").unwrap().to_vec();
+    let mut candle = CandleNet::from_net(native, &Device::Cpu).unwrap();
+    let input = Tensor::from_vec(x, (64, 1, 28, 28), &Device::Cpu).unwrap();
+    let prob = candle.forward_tensor(&input).unwrap();
+    assert_eq!(prob.dims(), [64, 10]);
+    let prob: Vec<f32> = prob.flatten_all().unwrap().to_vec1().unwrap();
+    let worst = prob
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst < 1e-4,
+        "candle forward_tensor differs from native by {worst}"
+    );
+}
+
 /// Every check, on a workspace where LeNet was trained (its LMDBs in data/).
 pub fn check_all(dir: &Path, weights: &str) {
     classifies_png_digits(dir, weights);
     fine_tuning_is_visible(dir, weights);
     forward_reads_the_data_layer(dir, weights);
+    serves_candle_programs(dir, weights);
 }
