@@ -90,13 +90,7 @@ fn nets_with_data(
 
 /// A net whose data comes from Input layers cannot train: nothing fills them.
 fn refuse_input_only(net: &Net, what: &str) -> Result<()> {
-    let inputs: Vec<&str> = net
-        .graph
-        .layers
-        .iter()
-        .filter(|l| l.type_name() == "Input")
-        .flat_map(|l| l.param.top.iter().map(String::as_str))
-        .collect();
+    let inputs = net.input_layer_tops();
     if inputs.is_empty() {
         Ok(())
     } else {
