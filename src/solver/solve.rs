@@ -318,22 +318,22 @@ impl Solver {
     /// Tests with the moving-average weights when they are kept, else as
     /// [`Self::test_all`].
     fn test_averaged(&mut self, feed: &mut Feed) -> Result<()> {
-        let Some(mut average) = self.moving_average.take() else {
-            return self.test_all(feed);
-        };
-        info("solver.cpp:330", "Testing with the moving-average weights");
-        average.swap(&mut self.net.params);
-        let result = self.test_all(feed);
-        average.swap(&mut self.net.params);
-        self.moving_average = Some(average);
-        result
+        let averaged = self.with_average(|solver| {
+            info("solver.cpp:330", "Testing with the moving-average weights");
+            solver.test_all(feed)
+        });
+        match averaged {
+            Some(tested) => tested,
+            None => self.test_all(feed),
+        }
     }
 
-    /// Runs `f` with the moving-average weights in the training net.
-    fn with_average<T>(&mut self, f: impl FnOnce(&mut Net) -> Result<T>) -> Option<Result<T>> {
+    /// Runs `f` with the moving-average weights swapped into the training net
+    /// (None when no average is kept).
+    fn with_average<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Option<Result<T>> {
         let mut average = self.moving_average.take()?;
         average.swap(&mut self.net.params);
-        let result = f(&mut self.net);
+        let result = f(self);
         average.swap(&mut self.net.params);
         self.moving_average = Some(average);
         Some(result)
@@ -462,7 +462,7 @@ impl Solver {
     pub fn snapshot(&mut self) -> Result<(PathBuf, PathBuf)> {
         let model = snapshot_weights(&self.net, &self.snapshot_prefix, self.iter)?;
         let average = self.snapshot_path(".ema.caffemodel");
-        if let Some(saved) = self.with_average(|net| net.save_caffemodel(&average)) {
+        if let Some(saved) = self.with_average(|solver| solver.net.save_caffemodel(&average)) {
             info(
                 "solver.cpp:464",
                 &format!(
@@ -569,7 +569,7 @@ impl Solver {
             "solver.cpp:419",
             &format!("Loading moving-average weights from {}", path.display()),
         );
-        self.with_average(|net| net.load_caffemodel(&path).map(|_| ()))
+        self.with_average(|solver| solver.net.load_caffemodel(&path).map(|_| ()))
             .unwrap_or(Ok(()))
     }
 
