@@ -8,6 +8,7 @@
 //! its own cursor. When the source does not exist, the shapes come from
 //! `--input-shape` and the layer can only be filled from outside.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use super::{data_shapes, BlobCounts, BuildContext, Layer, RunContext};
@@ -165,7 +166,8 @@ fn read_lmdb(r: &Reader, tx: &Sender) -> Result<(), String> {
     let rtxn = env.read_txn().map_err(err)?;
     let mut iter = db.iter(&rtxn).map_err(err)?;
     let records = db.len(&rtxn).map_err(err)?;
-    let next = || -> Result<(String, Vec<u8>), String> {
+    // Values are borrowed from the read transaction: no copy per record.
+    let next = || -> Result<(String, Cow<'_, [u8]>), String> {
         let (k, v) = match iter.next() {
             Some(rec) => rec.map_err(err)?,
             None => {
@@ -177,20 +179,20 @@ fn read_lmdb(r: &Reader, tx: &Sender) -> Result<(), String> {
                 }
             }
         };
-        Ok((lmdb::shown_key(k), v.to_vec()))
+        Ok((lmdb::shown_key(k), Cow::Borrowed(v)))
     };
     batches_from(r, tx, || Ok(records), next)
 }
 
 fn read_leveldb(r: &Reader, tx: &Sender) -> Result<(), String> {
     let cursor = std::cell::RefCell::new(leveldb::Cursor::open(&r.source)?);
-    let next = || -> Result<(String, Vec<u8>), String> {
+    let next = || -> Result<(String, Cow<'static, [u8]>), String> {
         let mut wrapped = false;
-        let record = cursor.borrow_mut().next_record(&mut wrapped)?;
+        let (key, value) = cursor.borrow_mut().next_record(&mut wrapped)?;
         if wrapped {
             restarting();
         }
-        Ok(record)
+        Ok((key, Cow::Owned(value)))
     };
     batches_from(r, tx, || cursor.borrow_mut().count(), next)
 }
@@ -205,11 +207,11 @@ fn restarting() {
 /// Batches of transformed records from `next` (key, Datum bytes; wrapping at the
 /// end) sent to `tx` until the receiver hangs up. `records` counts the database,
 /// asked only when there are records to skip.
-fn batches_from(
+fn batches_from<'v>(
     r: &Reader,
     tx: &Sender,
     records: impl FnOnce() -> Result<u64, String>,
-    mut next: impl FnMut() -> Result<(String, Vec<u8>), String>,
+    mut next: impl FnMut() -> Result<(String, Cow<'v, [u8]>), String>,
 ) -> Result<(), String> {
     let shown = r.source.display().to_string();
     let mut transformer = Transformer::new(&r.transform, r.phase, r.seed)?;
