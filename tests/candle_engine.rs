@@ -9,91 +9,13 @@ mod common;
 use std::collections::BTreeMap;
 
 use caffers::engine::{registry, CandleNet};
-use caffers::io::npy::Array;
 use caffers::proto::Phase;
 use candle_core::Device;
-use common::{case_phase, compare, load_case, shared, ABS_TOL, REL_TOL};
+use common::{case_phase, compare, shared, ABS_TOL, REL_TOL};
 
-/// Runs one fixture case on the candle engine and returns every mismatch.
+/// Runs one fixture case on the candle engine (CPU device) and returns every mismatch.
 fn run_candle(folder: &str, case: &str, phase: Phase) -> Vec<String> {
-    let (net, arrays, problems) = load_case(folder, case, phase);
-    if !problems.is_empty() {
-        return problems;
-    }
-    let mut net = CandleNet::from_net(net, &Device::Cpu).unwrap_or_else(|e| panic!("{case}: {e}"));
-    net.record_blob_diffs(true);
-    net.forward()
-        .unwrap_or_else(|e| panic!("{case}: forward: {e}"));
-    let mut problems = Vec::new();
-    let check = |what: &str, ours: Option<Vec<f32>>, caffe: &Array, problems: &mut Vec<String>| {
-        match ours {
-            None => problems.push(format!("{what}: no such blob in our net")),
-            Some(o) if o.len() != caffe.data.len() => problems.push(format!(
-                "{what}: {} values, caffe has {}",
-                o.len(),
-                caffe.data.len()
-            )),
-            Some(o) => {
-                if let Some((i, a, b)) = compare(&o, &caffe.data, ABS_TOL, REL_TOL) {
-                    problems.push(format!("{what}[{i}]: ours {a}, caffe {b}"));
-                }
-            }
-        }
-    };
-    let param = |net: &CandleNet, rest: &str| -> usize {
-        let (layer, k) = rest.rsplit_once('.').expect("LAYER.I");
-        let li = net
-            .net
-            .graph
-            .layers
-            .iter()
-            .position(|l| l.name() == layer)
-            .expect("layer exists");
-        net.net.layer_params[li][k.parse::<usize>().expect("index")]
-    };
-    for (key, a) in &arrays {
-        if key.contains("_split_") {
-            continue;
-        }
-        if let Some(name) = key.strip_prefix("data.") {
-            check(key, net.blob_data(name).unwrap(), a, &mut problems);
-        }
-        if let Some(rest) = key.strip_prefix("param_after_forward.") {
-            check(
-                key,
-                Some(net.param_data(param(&net, rest)).unwrap()),
-                a,
-                &mut problems,
-            );
-        }
-    }
-    if arrays.keys().any(|k| k.starts_with("diff.")) {
-        for (key, a) in &arrays {
-            if let Some(name) = key.strip_prefix("topdiff.") {
-                net.set_top_diff(name, &a.data).unwrap();
-            }
-        }
-        net.clear_param_diffs();
-        net.backward()
-            .unwrap_or_else(|e| panic!("{case}: backward: {e}"));
-        for (key, a) in &arrays {
-            if key.contains("_split_") {
-                continue;
-            }
-            if let Some(name) = key.strip_prefix("diff.") {
-                check(key, net.blob_diff(name).unwrap(), a, &mut problems);
-            }
-            if let Some(rest) = key.strip_prefix("pdiff.") {
-                check(
-                    key,
-                    Some(net.param_diff(param(&net, rest)).unwrap()),
-                    a,
-                    &mut problems,
-                );
-            }
-        }
-    }
-    problems
+    common::run_fixture_on(folder, case, phase, ABS_TOL, REL_TOL, Some(&Device::Cpu))
 }
 
 /// The layer types a case's prototxt uses.

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use caffers::engine::RunNet;
 use caffers::io::npy::{read_npz, Array};
 use caffers::layers::BuildContext;
 use caffers::load::load_net;
@@ -81,17 +82,33 @@ pub fn load_case(
     (net, arrays, problems)
 }
 
-/// Runs one fixture case (folder `layers` or `nets`) and returns every mismatch.
+/// Runs one fixture case (folder `layers` or `nets`) on the native engine and
+/// returns every mismatch.
 pub fn run_fixture(folder: &str, case: &str, phase: Phase, abs: f32, rel: f32) -> Vec<String> {
-    let (mut net, arrays, problems) = load_case(folder, case, phase);
-    let mut problems = problems;
+    run_fixture_on(folder, case, phase, abs, rel, None)
+}
+
+/// Runs one fixture case on the native engine (`device` None) or the candle
+/// engine on `device`, through the engine-neutral [`RunNet`], and returns every
+/// mismatch.
+pub fn run_fixture_on(
+    folder: &str,
+    case: &str,
+    phase: Phase,
+    abs: f32,
+    rel: f32,
+    device: Option<&candle_core::Device>,
+) -> Vec<String> {
+    let (net, arrays, mut problems) = load_case(folder, case, phase);
     if !problems.is_empty() {
         return problems;
     }
+    let mut net = RunNet::new(net, device).unwrap_or_else(|e| panic!("{case}: {e}"));
+    net.record_blob_diffs();
     net.forward()
         .unwrap_or_else(|e| panic!("{case}: forward: {e}"));
-    let check =
-        |what: &str, ours: Option<&[f32]>, caffe: &Array, problems: &mut Vec<String>| match ours {
+    let check = |what: &str, ours: Option<Vec<f32>>, caffe: &Array, problems: &mut Vec<String>| {
+        match ours {
             None => problems.push(format!("{what}: no such blob in our net")),
             Some(o) if o.len() != caffe.data.len() => problems.push(format!(
                 "{what}: {} values, caffe has {}",
@@ -99,32 +116,41 @@ pub fn run_fixture(folder: &str, case: &str, phase: Phase, abs: f32, rel: f32) -
                 caffe.data.len()
             )),
             Some(o) => {
-                if let Some((i, a, b)) = compare(o, &caffe.data, abs, rel) {
+                if let Some((i, a, b)) = compare(&o, &caffe.data, abs, rel) {
                     problems.push(format!("{what}[{i}]: ours {a}, caffe {b}"));
                 }
             }
-        };
+        }
+    };
+    // `LAYER.I` → the index of that parameter blob in the net.
+    let param = |net: &RunNet, rest: &str| -> usize {
+        let (layer, k) = rest.rsplit_once('.').expect("LAYER.I");
+        let host = net.host();
+        let li = host
+            .graph
+            .layers
+            .iter()
+            .position(|l| l.name() == layer)
+            .expect("layer exists");
+        host.layer_params[li][k.parse::<usize>().expect("index")]
+    };
     for (key, a) in &arrays {
         // Caffe's automatic Split layers' blobs have no counterpart here.
         if key.contains("_split_") {
             continue;
         }
         if let Some(name) = key.strip_prefix("data.") {
-            check(key, net.blob_data(name), a, &mut problems);
+            check(key, net.blob_data(name).unwrap(), a, &mut problems);
         }
         if let Some(rest) = key.strip_prefix("param_after_forward.") {
-            let (layer, k) = rest.rsplit_once('.').expect("LAYER.I");
-            let k: usize = k.parse().expect("index");
-            let blobs = net.layer_param_blobs(layer).expect("layer exists");
-            check(key, Some(&blobs[k].data), a, &mut problems);
+            let p = param(&net, rest);
+            check(key, Some(net.param_data(p).unwrap()), a, &mut problems);
         }
     }
-    let has_backward = arrays.keys().any(|k| k.starts_with("diff."));
-    if has_backward {
+    if arrays.keys().any(|k| k.starts_with("diff.")) {
         for (key, a) in &arrays {
             if let Some(name) = key.strip_prefix("topdiff.") {
-                let s = net.data_slot(name).expect("topdiff names a blob");
-                net.slots[s].diff.copy_from_slice(&a.data);
+                net.set_top_diff(name, &a.data).unwrap();
             }
         }
         net.clear_param_diffs();
@@ -137,19 +163,11 @@ pub fn run_fixture(folder: &str, case: &str, phase: Phase, abs: f32, rel: f32) -
             if let Some(name) = key.strip_prefix("diff.") {
                 // Blobs nobody differentiates (labels, data under no gradient) are
                 // left as Caffe left them: zero.
-                check(key, net.blob_diff(name), a, &mut problems);
+                check(key, net.blob_diff(name).unwrap(), a, &mut problems);
             }
             if let Some(rest) = key.strip_prefix("pdiff.") {
-                let (layer, k) = rest.rsplit_once('.').expect("LAYER.I");
-                let k: usize = k.parse().expect("index");
-                let li = net
-                    .graph
-                    .layers
-                    .iter()
-                    .position(|l| l.name() == layer)
-                    .expect("layer exists");
-                let p = net.layer_params[li][k];
-                check(key, Some(&net.params[p].diff), a, &mut problems);
+                let p = param(&net, rest);
+                check(key, Some(net.param_diff(p).unwrap()), a, &mut problems);
             }
         }
     }
